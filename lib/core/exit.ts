@@ -1,0 +1,33 @@
+/**
+ * Exit codes shared by every hardshell command (SPEC §2.1), from sysexits.h so
+ * cron wrappers and `set -e` scripts can branch on them.
+ *
+ * This module is the single place these numbers live; `lib/` code never exits,
+ * it throws an error value (lib/core/errors.ts) that carries one of these codes,
+ * and cmd/_shared/main.ts turns it into the process exit status.
+ */
+export const EXIT = {
+  OK: 0,
+  /** The answer is "no": a check found something, a precondition failed. Never an error. */
+  NO: 1,
+  USAGE: 64, // EX_USAGE
+  DATAERR: 65, // EX_DATAERR
+  NOINPUT: 66, // EX_NOINPUT
+  UNAVAILABLE: 69, // EX_UNAVAILABLE
+  SOFTWARE: 70, // EX_SOFTWARE
+  CANTCREAT: 73, // EX_CANTCREAT
+  IOERR: 74, // EX_IOERR
+  TEMPFAIL: 75, // EX_TEMPFAIL
+  NOPERM: 77, // EX_NOPERM
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** Signal numbers on Linux for the signals hardshell cleans up after (SPEC §2.4). */
+export const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
+export type HandledSignal = keyof typeof SIGNALS;
+
+/** 128+N, the shell's convention for "killed by signal N". */
+export function exitCodeForSignal(sig: HandledSignal): number {
+  return 128 + SIGNALS[sig];
+}

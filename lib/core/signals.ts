@@ -1,0 +1,101 @@
+/**
+ * Signal cleanup registry (SPEC §2.4): on SIGINT, SIGTERM or SIGHUP every
+ * temp file and lock this process made is removed, then the process exits
+ * 128+N. This module owns the handlers; commands register cleanups, lib code
+ * never exits itself — the exit callback is supplied by cmd/_shared/main.ts.
+ *
+ * What a signal can and cannot observe:
+ * - Cleanups run synchronously inside the handler, last registered first,
+ *   each at most once; a throwing cleanup does not stop the others.
+ * - JS signal handlers run asynchronously (between event-loop turns), so code
+ *   that must not act after a signal was delivered (atomic-write's commit
+ *   decision, SPEC §3) calls `checkpointSignals()` first: it gives pending
+ *   handlers one event-loop turn and throws InterruptedError if one ran.
+ * - SIGKILL cannot be caught; what it leaves behind (temp files, lock dirs)
+ *   must be recognisable as dead by its owner pid and removed by a later run.
+ */
+import { InterruptedError } from "./errors";
+import { exitCodeForSignal, SIGNALS, type HandledSignal } from "./exit";
+
+type Cleanup = () => void;
+
+const cleanups = new Map<number, Cleanup>();
+let nextId = 1;
+let received: HandledSignal | undefined;
+let installed = false;
+
+/** Register a synchronous, idempotent cleanup; returns the function that unregisters it. */
+export function registerCleanup(fn: Cleanup): () => void {
+  const id = nextId++;
+  cleanups.set(id, fn);
+  return () => {
+    cleanups.delete(id);
+  };
+}
+
+/** Run every registered cleanup once, newest first. Errors are swallowed: cleanup is best effort. */
+export function runCleanups(): void {
+  const ids = [...cleanups.keys()].reverse();
+  for (const id of ids) {
+    const fn = cleanups.get(id);
+    cleanups.delete(id);
+    try {
+      fn?.();
+    } catch {
+      /* best effort: the next cleanup must still run */
+    }
+  }
+}
+
+/** The signal received so far, if any. */
+export function receivedSignal(): HandledSignal | undefined {
+  return received;
+}
+
+/**
+ * Install the handlers once. `onSignal` is called after the cleanups with the
+ * exit code 128+N; it is expected to end the process (cmd/ does that).
+ */
+export function installSignalHandlers(onSignal: (sig: HandledSignal, exitCode: number) => void): void {
+  if (installed) return;
+  installed = true;
+  for (const sig of Object.keys(SIGNALS) as HandledSignal[]) {
+    process.on(sig, () => {
+      if (received) return; // a second signal while cleaning up changes nothing
+      received = sig;
+      runCleanups();
+      for (const l of listeners) {
+        try {
+          l(sig);
+        } catch {
+          /* listeners must not stop the exit */
+        }
+      }
+      onSignal(sig, exitCodeForSignal(sig));
+    });
+  }
+}
+
+const listeners = new Set<(sig: HandledSignal) => void>();
+/** Be told when a signal arrives (e.g. to forward it to a child process). */
+export function onSignal(fn: (sig: HandledSignal) => void): () => void {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/**
+ * Let pending signal handlers run, then throw InterruptedError if a signal
+ * was received. Call this right before an irreversible step (a commit).
+ */
+export async function checkpointSignals(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  await new Promise<void>((resolve) => setTimeout(resolve, 0));
+  if (received) throw new InterruptedError(received, exitCodeForSignal(received));
+}
+
+/** For tests only: forget a received signal and registered cleanups. */
+export function _resetForTests(): void {
+  received = undefined;
+  cleanups.clear();
+  listeners.clear();
+}

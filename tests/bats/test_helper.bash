@@ -1,0 +1,46 @@
+# Shared set-up for every tests/bats/<command>.bats file (after rbenv's test_helper.bash):
+# each test runs with its own HOME, TMPDIR and a PATH that holds dist/ and the
+# system tools only, so nothing from the developer's environment leaks in.
+#   load test_helper
+# then use $DIST, $T (a fresh work dir), and the bats-assert helpers.
+
+HARDSHELL_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+DIST="$HARDSHELL_ROOT/dist"
+load "$HARDSHELL_ROOT/node_modules/bats-support/load"
+load "$HARDSHELL_ROOT/node_modules/bats-assert/load"
+
+# Tools the suites use that may live outside /usr/bin (python3 under pyenv, bun under node_modules).
+_py_dir="$(dirname "$(command -v python3 2>/dev/null || echo /usr/bin/python3)")"
+_real_python="$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo /usr/bin/python3)"
+BUN="$HARDSHELL_ROOT/node_modules/.bin/bun"
+
+setup() {
+  T="$BATS_TEST_TMPDIR/work"
+  mkdir -p "$T" "$BATS_TEST_TMPDIR/home" "$BATS_TEST_TMPDIR/tmp"
+  export HOME="$BATS_TEST_TMPDIR/home"
+  export TMPDIR="$BATS_TEST_TMPDIR/tmp"
+  export PATH="$DIST:$(dirname "$_real_python"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+  unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE HARDSHELL_DEBUG NO_COLOR
+  export GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.invalid
+  cd "$T" || return 1
+  if declare -F local_setup >/dev/null; then local_setup; fi
+}
+
+teardown() {
+  if declare -F local_teardown >/dev/null; then local_teardown; fi
+  # Reap anything a test left running in the background.
+  jobs -p | xargs -r kill -9 2>/dev/null || true
+}
+
+# Files in a directory other than the ones named (debris check): prints them, one a line.
+leftovers() {
+  local dir="$1"; shift
+  local f base keep
+  for f in "$dir"/* "$dir"/.[!.]*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    base="${f##*/}"
+    keep=0
+    for k in "$@"; do [ "$base" = "$k" ] && keep=1; done
+    [ "$keep" -eq 1 ] || echo "$base"
+  done
+}

@@ -1,0 +1,75 @@
+import { describe, expect, test } from "bun:test";
+import { parseArgs, wantsHelp, type CommandTable } from "../../../lib/cli/options";
+import { UsageError } from "../../../lib/core/errors";
+
+const table: CommandTable = {
+  command: "demo",
+  usage: ["$0 [opts] FILE"],
+  description: "test table",
+  examples: [
+    ["demo f", "one"],
+    ["demo g", "two"],
+  ],
+  options: {
+    mode: { type: "string", describe: "octal mode" },
+    backup: { type: "string", optionalValue: true, describe: "keep old" },
+    param: { type: "array", describe: "repeatable" },
+    retries: { type: "number", describe: "n", default: 8 },
+    quiet: { type: "boolean", alias: "q", describe: "q" },
+    format: { type: "string", choices: ["tsv", "csv"], default: "tsv", describe: "f" },
+    "no-fsync": { type: "boolean", describe: "skip fsync" },
+  },
+  maxPositionals: 1,
+  passThrough: true,
+};
+
+function usageError(argv: string[]): UsageError {
+  try {
+    parseArgs(table, argv);
+  } catch (e) {
+    if (e instanceof UsageError) return e;
+    throw e;
+  }
+  throw new Error("expected a UsageError");
+}
+
+describe("parseArgs", () => {
+  test("parses options, positionals and the words after --", () => {
+    const r = parseArgs(table, ["--mode", "0644", "-q", "f", "--", "ls", "-l", "--mode"]);
+    expect(r.opts.mode).toBe("0644");
+    expect(r.opts.quiet).toBe(true);
+    expect(r.positionals).toEqual(["f"]);
+    expect(r.rest).toEqual(["ls", "-l", "--mode"]);
+  });
+  test("defaults apply and numbers are validated, never silently coerced", () => {
+    expect(parseArgs(table, ["f"]).opts.retries).toBe(8);
+    expect(parseArgs(table, ["--retries", "3", "f"]).opts.retries).toBe(3);
+    expect(usageError(["--retries", "abc", "f"]).message).toContain('"abc"');
+  });
+  test("an optional-value option never eats the next word", () => {
+    const r = parseArgs(table, ["--backup", "f"]);
+    expect(r.opts.backup).toBe("");
+    expect(r.positionals).toEqual(["f"]);
+    expect(parseArgs(table, ["--backup=.bak", "f"]).opts.backup).toBe(".bak");
+  });
+  test("repeatable options collect in order", () => {
+    expect(parseArgs(table, ["--param", "a=1", "--param", "b=2", "f"]).opts.param).toEqual(["a=1", "b=2"]);
+  });
+  test("--no-x options are literal booleans, not negations", () => {
+    expect(parseArgs(table, ["--no-fsync", "f"]).opts["no-fsync"]).toBe(true);
+  });
+  test("values keep leading zeros and look-alike numbers as text", () => {
+    expect(parseArgs(table, ["--param", "x=007", "f"]).opts.param).toEqual(["x=007"]);
+  });
+  test("unknown options, missing values, bad choices and extra arguments are usage errors", () => {
+    expect(usageError(["--bogus", "f"]).message).toContain("--bogus");
+    expect(usageError(["f", "--mode"]).message).toContain("--mode");
+    expect(usageError(["--format", "xml", "f"]).message).toContain("tsv, csv");
+    expect(usageError(["f", "g"]).message).toContain('"g"');
+    expect(usageError(["--mode", "1", "--mode", "2", "f"]).message).toContain("more than once");
+  });
+  test("help is seen before -- only", () => {
+    expect(wantsHelp(["f", "--help"])).toBe(true);
+    expect(wantsHelp(["f", "--", "ls", "--help"])).toBe(false);
+  });
+});
