@@ -1,0 +1,55 @@
+#!/usr/bin/env bats
+# Docs cannot drift (after sqlite-utils' test_docs.py): every command's --help has
+# usage and at least two examples, every option it lists appears in README.md, and
+# --version prints `<command> <semver>`.
+load test_helper
+
+# "<binary> [subcommand]" for every help page there is.
+HELP_PAGES=("atomic-write" "sqlite-exec" "git-lock status" "git-lock clean" "git-lock wait" "git-lock run")
+
+options_of() { # option names (--x) listed in a help text on stdin
+  sed -n '/^Options:/,/^Examples:/p; /^[A-Z][a-z ]*:$/,/^Examples:/p' | grep -oE '^ +(-[a-zA-Z], )?--[a-z][a-z0-9-]*' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
+}
+
+@test "every help page exits 0 and shows usage and at least two examples" {
+  for page in "${HELP_PAGES[@]}"; do
+    read -r -a words <<<"$page"
+    run "$DIST/${words[0]}" "${words[@]:1}" --help
+    assert_success
+    assert_output --partial "${words[0]}"
+    n=$(printf '%s\n' "$output" | sed -n '/^Examples:/,$p' | grep -cE "^ +${words[0]}")
+    [ "$n" -ge 2 ] || fail "$page --help has $n examples"
+  done
+}
+
+@test "every option in every help page is documented in README.md" {
+  missing=()
+  for page in "${HELP_PAGES[@]}"; do
+    read -r -a words <<<"$page"
+    help=$("$DIST/${words[0]}" "${words[@]:1}" --help)
+    while read -r opt; do
+      [ -n "$opt" ] || continue
+      grep -qF -- "\`$opt" "$HARDSHELL_ROOT/README.md" || missing+=("$page $opt")
+    done < <(printf '%s\n' "$help" | options_of)
+  done
+  [ ${#missing[@]} -eq 0 ] || fail "not in README.md: ${missing[*]}"
+}
+
+@test "every command has a README section and prints <command> <semver> for --version" {
+  for cmd in atomic-write sqlite-exec git-lock; do
+    grep -qE "^## \`$cmd\`" "$HARDSHELL_ROOT/README.md" || fail "no README section for $cmd"
+    run "$DIST/$cmd" --version
+    assert_success
+    assert_output --regexp "^$cmd [0-9]+\.[0-9]+\.[0-9]+$"
+  done
+}
+
+@test "every command prints a bash completion script that bash accepts" {
+  for cmd in atomic-write sqlite-exec git-lock; do
+    run "$DIST/$cmd" --completion
+    assert_success
+    bash -n <(printf '%s\n' "$output") || fail "$cmd --completion is not valid bash"
+    run bash -c "source <(\"$DIST/$cmd\" --completion) && complete -p $cmd"
+    assert_success
+  done
+}
