@@ -36,10 +36,11 @@ local_setup() {
 @test "pre-commit hook recipe lets git commit -a succeed while its own index.lock stays" {
   recipe pre-commit-hook > repo/.git/hooks/pre-commit && chmod +x repo/.git/hooks/pre-commit
   echo b >> repo/a
-  touch repo/.git/HEAD.lock.orphan
+  touch repo/.git/refs/heads/crashed.lock
   run git -C repo commit -qam change
   assert_success
   [ "$(git -C repo log --oneline | wc -l)" -eq 2 ]
+  [ ! -e repo/.git/refs/heads/crashed.lock ]
 }
 
 @test "wait-for-repo recipe clears a stale lock and goes on" {
