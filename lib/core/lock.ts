@@ -1,0 +1,365 @@
+/**
+ * The hardshell lock (SPEC §3.1), shared by `atomic-write --lock/--edit/--append`
+ * and `git-lock run`.
+ *
+ * Format — proper-lockfile compatible, so either tool sees the other's lock:
+ *   X.lock/          a DIRECTORY; mkdir(2) is the atomic acquire (it fails EEXIST
+ *                    for everybody but one). While held its mtime is refreshed every
+ *                    `updateMs` (default staleMs/2), proper-lockfile's convention for
+ *                    "the holder is alive".
+ *   X.lock/owner     JSON {pid, host, startTime, createdAt, command} of the holder,
+ *                    so a waiter can tell a dead holder from a slow one. proper-lockfile
+ *                    itself writes no owner; its locks are judged by age alone.
+ *
+ * Verdicts (`judgeLock`), never "stale" on doubt:
+ *   running  the recorded owner process is alive (lib/core/proc.ts pidLiveness, pinned
+ *            to its /proc start time so a recycled pid is not the owner). Never taken over.
+ *   young    no live owner seen, but the mtime is younger than staleMs (a holder that
+ *            just died, or one that is between mkdir and writing its owner file).
+ *   unknown  liveness cannot be seen: owner on another host, no/garbled owner record
+ *            (proper-lockfile's locks), another pid namespace. Treated as held until its
+ *            mtime is older than a conservative `unknownStaleMs` (default max(6*staleMs, 60s)).
+ *   stale    owner dead (or unknowable and past the conservative wait) AND mtime older
+ *            than staleMs. Only this verdict is ever taken over.
+ *
+ * Takeover is race-free (unlike proper-lockfile's rmdir-then-mkdir, which lets two
+ * waiters that both judged the lock stale both win: moxystudio/node-proper-lockfile#121):
+ *   1. take a kernel flock(2) (LOCK_EX|LOCK_NB) on the lock's PARENT DIRECTORY fd; a
+ *      kernel lock dies with its process, so it can never go stale itself;
+ *   2. under it, judge again and require the same inode that was judged stale;
+ *   3. rename the lock dir aside to a unique name (so no one can ever remove a fresh
+ *      lock created meanwhile), remove it, mkdir the new lock, write the owner, unlock.
+ * A plain mkdir by another waiter can still win between 3's rename and mkdir; then our
+ * mkdir fails EEXIST and we simply keep waiting: exclusion holds either way.
+ * flock comes from libc through `bun:ffi`, loaded lazily on the takeover path only.
+ *
+ * What a crash leaves: SIGKILL leaves X.lock/ with a dead pid; it becomes "stale" once
+ * its mtime is older than staleMs and is taken over. SIGINT/SIGTERM/SIGHUP release it
+ * (lib/core/signals.ts registerCleanup).
+ *
+ * Assumptions: mkdir(2) and rename(2) are atomic in one directory (POSIX); pid liveness
+ * is only visible on this host (NFS: other hosts' locks fall back to age, see unknown).
+ * Out of scope: fairness between waiters (backoff with full jitter, lib/core/backoff.ts),
+ * reader/writer locks, locks across hosts without synchronised clocks.
+ * This module never prints and never exits; errors are values (lib/core/errors.ts).
+ */
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { retryWithBackoff, type BackoffEnv, type BackoffPolicy } from "./backoff";
+import { errnoOf, fromErrno, IoError, TempFailError } from "./errors";
+import { formatDuration } from "./duration";
+import { pidLiveness, processStartTime, thisHost } from "./proc";
+import { registerCleanup } from "./signals";
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  /** /proc start ticks of the owner process (pins the pid against reuse). */
+  startTime?: number;
+  /** Epoch ms when the lock was taken. */
+  createdAt: number;
+  command?: string;
+}
+
+export interface HoldLockOptions {
+  /** A lock whose mtime is older than this (and whose owner is not running) is stale. Default 10_000 (proper-lockfile's). */
+  staleMs?: number;
+  /** How often the mtime is refreshed while held. Default staleMs/2. */
+  updateMs?: number;
+  /** Give up (TempFailError, exit 75) after this long. 0 = one attempt. */
+  timeoutMs: number;
+  /** Backoff between attempts; default base 5ms, max 250ms, unlimited retries within timeoutMs. */
+  policy?: Partial<BackoffPolicy>;
+  env?: BackoffEnv;
+  /** Recorded in the owner file, for diagnostics. */
+  command?: string;
+  /** Age after which an owner whose liveness cannot be seen counts as dead. Default max(6*staleMs, 60s). */
+  unknownStaleMs?: number;
+  /** Called (once) when the lock was removed or replaced under us while held. */
+  onCompromised?: (err: Error) => void;
+}
+
+export interface HeldLock {
+  readonly lockPath: string;
+  /** Set once the lock was found removed or replaced while held. */
+  readonly compromised: Error | undefined;
+  /** Synchronous, idempotent, never removes a lock it no longer owns. */
+  release(): void;
+}
+
+export type LockVerdict = "running" | "stale" | "unknown" | "young";
+
+export interface LockJudgement {
+  verdict: LockVerdict;
+  owner?: LockOwner;
+  ageMs: number;
+  /** The lock path does not exist (verdict is then "young": nothing to take over). */
+  missing?: boolean;
+  /** Identity of the judged lock directory, to re-check before a takeover. */
+  dev?: number;
+  ino?: number;
+}
+
+export const DEFAULT_STALE_MS = 10_000;
+export const OWNER_FILE = "owner";
+const DEFAULT_LOCK_POLICY: BackoffPolicy = { baseMs: 5, maxMs: 250, retries: Number.MAX_SAFE_INTEGER, deadlineMs: 0 };
+
+/** The lock path proper-lockfile uses for `file` (its default `${file}.lock`). */
+export function lockPathFor(file: string): string {
+  return `${file}.lock`;
+}
+
+/** The owner record inside a lock directory, or undefined (no record, garbled, not a hardshell lock). */
+export function readLockOwner(lockPath: string): LockOwner | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(lockPath, OWNER_FILE), "utf8");
+  } catch {
+    return undefined;
+  }
+  try {
+    const o = JSON.parse(text) as Partial<LockOwner>;
+    if (typeof o.pid !== "number" || typeof o.host !== "string" || typeof o.createdAt !== "number") return undefined;
+    const owner: LockOwner = { pid: o.pid, host: o.host, createdAt: o.createdAt };
+    if (typeof o.startTime === "number") owner.startTime = o.startTime;
+    if (typeof o.command === "string") owner.command = o.command;
+    return owner;
+  } catch {
+    return undefined;
+  }
+}
+
+function defaultUnknownStaleMs(staleMs: number): number {
+  return Math.max(6 * staleMs, 60_000);
+}
+
+/** Three-way liveness plus age of the lock at `lockPath` (see the verdict table above). */
+export function judgeLock(lockPath: string, staleMs: number, opts: { unknownStaleMs?: number } = {}): LockJudgement {
+  let st;
+  try {
+    st = lstatSync(lockPath);
+  } catch (err) {
+    if (errnoOf(err) === "ENOENT") return { verdict: "young", ageMs: 0, missing: true };
+    return { verdict: "unknown", ageMs: 0 };
+  }
+  const ageMs = Math.max(0, Date.now() - st.mtimeMs);
+  const id = { dev: st.dev, ino: st.ino };
+  // Not a directory: not a lock this format produced; never taken over.
+  if (!st.isDirectory()) return { verdict: "unknown", ageMs, ...id };
+  const unknownStaleMs = opts.unknownStaleMs ?? defaultUnknownStaleMs(staleMs);
+  const owner = readLockOwner(lockPath);
+  if (!owner) {
+    if (ageMs < staleMs) return { verdict: "young", ageMs, ...id };
+    return { verdict: ageMs >= unknownStaleMs ? "stale" : "unknown", ageMs, ...id };
+  }
+  const live = pidLiveness(owner.pid, { host: owner.host, startTime: owner.startTime });
+  if (live === "running") return { verdict: "running", owner, ageMs, ...id };
+  if (live === "dead") return { verdict: ageMs >= staleMs ? "stale" : "young", owner, ageMs, ...id };
+  return { verdict: ageMs >= Math.max(staleMs, unknownStaleMs) ? "stale" : "unknown", owner, ageMs, ...id };
+}
+
+/** The lock is held by someone else (retryable inside holdLock). */
+class LockBusy extends Error {
+  constructor(readonly judgement: LockJudgement) {
+    super("lock busy");
+  }
+}
+
+function randomTag(): string {
+  return Math.floor(Math.random() * 0x1_0000_0000)
+    .toString(16)
+    .padStart(8, "0");
+}
+
+/** mkdir the lock and record us as owner. Returns undefined when it already exists. */
+function tryCreate(lockPath: string, command: string | undefined): { owner: LockOwner; dev: number; ino: number } | undefined {
+  try {
+    mkdirSync(lockPath, 0o755);
+  } catch (err) {
+    if (errnoOf(err) === "EEXIST") return undefined;
+    throw fromErrno(err, { what: "cannot create lock", subject: lockPath });
+  }
+  const owner: LockOwner = { pid: process.pid, host: thisHost(), createdAt: Date.now() };
+  const startTime = processStartTime(process.pid);
+  if (startTime !== undefined) owner.startTime = startTime;
+  if (command !== undefined) owner.command = command;
+  try {
+    writeFileSync(join(lockPath, OWNER_FILE), JSON.stringify(owner) + "\n", { mode: 0o644 });
+    const st = statSync(lockPath);
+    return { owner, dev: st.dev, ino: st.ino };
+  } catch (err) {
+    rmSync(lockPath, { recursive: true, force: true });
+    throw fromErrno(err, { what: "cannot write lock owner", subject: lockPath });
+  }
+}
+
+type FlockFn = (fd: number, op: number) => number;
+let flockFn: FlockFn | null | undefined;
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+
+/** flock(2) from libc via bun:ffi, loaded on first use (start-up cost only on the takeover path). */
+async function loadFlock(): Promise<FlockFn | null> {
+  if (flockFn !== undefined) return flockFn;
+  flockFn = null;
+  try {
+    const ffi = await import("bun:ffi");
+    for (const name of ["libc.so.6", `libc.${ffi.suffix}`, "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "/usr/lib/libSystem.B.dylib"]) {
+      try {
+        const lib = ffi.dlopen(name, { flock: { args: ["i32", "i32"], returns: "i32" } });
+        const fn = lib.symbols.flock as unknown as FlockFn;
+        flockFn = (fd, op) => Number(fn(fd, op));
+        break;
+      } catch {
+        /* try the next name */
+      }
+    }
+  } catch {
+    /* no bun:ffi */
+  }
+  return flockFn;
+}
+
+/**
+ * Take over a lock judged stale, serialized under flock(2) on its parent
+ * directory. Returns the new ownership, or undefined when someone else got
+ * there first (the flock was busy, the lock changed, or a fresh mkdir won).
+ */
+async function takeOver(lockPath: string, judged: LockJudgement, staleMs: number, unknownStaleMs: number | undefined, command: string | undefined) {
+  const flock = await loadFlock();
+  if (!flock) {
+    throw new IoError({ what: "cannot take over a stale lock: flock(2) is not available", subject: lockPath, hint: "remove the lock directory by hand if its owner is gone" });
+  }
+  const parent = dirname(lockPath);
+  let fd: number;
+  try {
+    fd = openSync(parent, fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0));
+  } catch (err) {
+    throw fromErrno(err, { what: "cannot open lock directory", subject: parent });
+  }
+  try {
+    if (flock(fd, LOCK_EX | LOCK_NB) !== 0) return undefined; // another waiter is taking over: retry later
+    try {
+      const again = judgeLock(lockPath, staleMs, { unknownStaleMs });
+      if (again.verdict !== "stale" || again.ino !== judged.ino || again.dev !== judged.dev) return undefined;
+      const aside = join(parent, `.${basename(lockPath)}.hardshell-stale-${process.pid}-${randomTag()}`);
+      try {
+        renameSync(lockPath, aside);
+      } catch (err) {
+        if (errnoOf(err) === "ENOENT") return undefined;
+        throw fromErrno(err, { what: "cannot move stale lock aside", subject: lockPath });
+      }
+      rmSync(aside, { recursive: true, force: true });
+      return tryCreate(lockPath, command);
+    } finally {
+      flock(fd, LOCK_UN);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Acquire the lock at `lockPath`, waiting with backoff up to `timeoutMs`.
+ * Throws TempFailError (exit 75) with attempts/waitedMs when it stays held.
+ */
+export async function holdLock(lockPath: string, opts: HoldLockOptions): Promise<HeldLock> {
+  const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+  const updateMs = Math.max(1, opts.updateMs ?? Math.floor(staleMs / 2));
+  const policy: BackoffPolicy = { ...DEFAULT_LOCK_POLICY, ...opts.policy, deadlineMs: opts.timeoutMs };
+  const result = await retryWithBackoff(
+    async () => {
+      const mine = tryCreate(lockPath, opts.command);
+      if (mine) return mine;
+      const judged = judgeLock(lockPath, staleMs, { unknownStaleMs: opts.unknownStaleMs });
+      if (judged.verdict === "stale") {
+        const taken = await takeOver(lockPath, judged, staleMs, opts.unknownStaleMs, opts.command);
+        if (taken) return taken;
+      }
+      throw new LockBusy(judged);
+    },
+    {
+      policy,
+      env: opts.env,
+      isRetryable: (err) => err instanceof LockBusy,
+      onExhausted: (last, state) => {
+        const j = (last as LockBusy).judgement;
+        const who = j.owner ? `held by pid ${j.owner.pid} on ${j.owner.host}, ${j.verdict}` : `held, ${j.verdict}`;
+        return new TempFailError({
+          what: "lock still held",
+          subject: lockPath,
+          hint: `${who}; gave up after ${state.attempts} attempts in ${formatDuration(state.elapsedMs)}`,
+          attempts: state.attempts,
+          waitedMs: state.waitedMs,
+        });
+      },
+    },
+  );
+  return new Held(lockPath, result.value, updateMs, opts.onCompromised);
+}
+
+class Held implements HeldLock {
+  compromised: Error | undefined;
+  private released = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private unregister: () => void;
+
+  constructor(
+    readonly lockPath: string,
+    private readonly me: { owner: LockOwner; dev: number; ino: number },
+    updateMs: number,
+    private readonly onCompromised?: (err: Error) => void,
+  ) {
+    this.unregister = registerCleanup(() => this.release());
+    this.timer = setInterval(() => this.refresh(), updateMs);
+    this.timer.unref?.();
+  }
+
+  private isStillOurs(): boolean {
+    try {
+      const st = lstatSync(this.lockPath);
+      if (st.ino !== this.me.ino || st.dev !== this.me.dev) return false;
+    } catch {
+      return false;
+    }
+    const o = readLockOwner(this.lockPath);
+    return o !== undefined && o.pid === this.me.owner.pid && o.createdAt === this.me.owner.createdAt;
+  }
+
+  /** Keep the mtime fresh (proper-lockfile's liveness signal) and notice if the lock was taken from us. */
+  private refresh(): void {
+    if (this.released || this.compromised) return;
+    if (!this.isStillOurs()) {
+      this.compromised = new IoError({ what: "lock was removed or replaced while held", subject: this.lockPath });
+      if (this.timer) clearInterval(this.timer);
+      try {
+        this.onCompromised?.(this.compromised);
+      } catch {
+        /* a callback must not break the timer */
+      }
+      return;
+    }
+    const now = new Date();
+    try {
+      utimesSync(this.lockPath, now, now);
+    } catch {
+      /* next tick retries; isStillOurs will notice a removal */
+    }
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    if (this.timer) clearInterval(this.timer);
+    this.unregister();
+    if (!this.isStillOurs()) return;
+    try {
+      unlinkSync(join(this.lockPath, OWNER_FILE));
+      rmdirSync(this.lockPath);
+    } catch {
+      /* best effort: a leftover lock with our (soon dead) pid is taken over as stale */
+    }
+  }
+}
+

@@ -1,0 +1,206 @@
+import { afterEach, beforeEach, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import lockfile from "proper-lockfile";
+import { TempFailError } from "../../../lib/core/errors";
+import { holdLock, judgeLock, lockPathFor, readLockOwner } from "../../../lib/core/lock";
+import { thisHost } from "../../../lib/core/proc";
+import { _resetForTests, runCleanups } from "../../../lib/core/signals";
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "hs-lock-"));
+});
+afterEach(() => {
+  _resetForTests();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A pid that is certainly dead: a child we already reaped. */
+function deadPid(): number {
+  return Bun.spawnSync(["true"]).pid;
+}
+
+/** Leave a lock directory as a SIGKILLed holder would: owner record with a dead pid, mtime `ageMs` ago. */
+function plantLock(lockPath: string, opts: { pid?: number; host?: string; ageMs: number; owner?: boolean }): void {
+  mkdirSync(lockPath);
+  if (opts.owner !== false) {
+    const owner = { pid: opts.pid ?? deadPid(), host: opts.host ?? thisHost(), createdAt: Date.now() - opts.ageMs };
+    writeFileSync(join(lockPath, "owner"), JSON.stringify(owner));
+  }
+  const t = new Date(Date.now() - opts.ageMs);
+  utimesSync(lockPath, t, t);
+}
+
+describe("holdLock", () => {
+  test("creates a lock directory with our owner record and removes it on release", async () => {
+    const lp = join(dir, "f.lock");
+    const held = await holdLock(lp, { timeoutMs: 0, command: "test" });
+    const owner = readLockOwner(lp)!;
+    expect(owner.pid).toBe(process.pid);
+    expect(owner.host).toBe(thisHost());
+    expect(owner.command).toBe("test");
+    expect(typeof owner.startTime).toBe("number");
+    expect(judgeLock(lp, 10_000).verdict).toBe("running");
+    held.release();
+    held.release(); // idempotent
+    expect(existsSync(lp)).toBe(false);
+  });
+
+  test("a second holder times out with TempFailError (exit 75) naming attempts and time waited", async () => {
+    const lp = join(dir, "f.lock");
+    const held = await holdLock(lp, { timeoutMs: 0 });
+    const err = await holdLock(lp, { timeoutMs: 150 }).catch((e) => e);
+    expect(err).toBeInstanceOf(TempFailError);
+    expect(err.exitCode).toBe(75);
+    expect(err.attempts).toBeGreaterThan(1);
+    expect(err.message).toContain(`pid ${process.pid}`);
+    held.release();
+  });
+
+  test("waiters get the lock once the holder releases it", async () => {
+    const lp = join(dir, "f.lock");
+    const held = await holdLock(lp, { timeoutMs: 0 });
+    setTimeout(() => held.release(), 50);
+    const second = await holdLock(lp, { timeoutMs: 2000 });
+    expect(readLockOwner(lp)!.pid).toBe(process.pid);
+    second.release();
+  });
+
+  test("a stale lock (dead pid, old mtime) is taken over", async () => {
+    const lp = join(dir, "f.lock");
+    plantLock(lp, { ageMs: 60_000 });
+    expect(judgeLock(lp, 10_000).verdict).toBe("stale");
+    const held = await holdLock(lp, { timeoutMs: 1000 });
+    expect(readLockOwner(lp)!.pid).toBe(process.pid);
+    held.release();
+    expect(existsSync(lp)).toBe(false);
+  });
+
+  test("a dead owner with a fresh mtime is young, and kept until staleMs passes", async () => {
+    const lp = join(dir, "f.lock");
+    plantLock(lp, { ageMs: 0 });
+    expect(judgeLock(lp, 10_000).verdict).toBe("young");
+    await expect(holdLock(lp, { timeoutMs: 100 })).rejects.toBeInstanceOf(TempFailError);
+    const held = await holdLock(lp, { timeoutMs: 3000, staleMs: 300 });
+    held.release();
+  });
+
+  test("a running owner is never stale, however old the mtime", () => {
+    const lp = join(dir, "f.lock");
+    plantLock(lp, { pid: process.pid, ageMs: 3_600_000 });
+    expect(judgeLock(lp, 10_000).verdict).toBe("running");
+  });
+
+  test("an owner on another host is unknown until the conservative wait has passed", () => {
+    const lp = join(dir, "f.lock");
+    plantLock(lp, { pid: 1, host: "elsewhere.invalid", ageMs: 20_000 });
+    expect(judgeLock(lp, 10_000).verdict).toBe("unknown");
+    expect(judgeLock(lp, 10_000, { unknownStaleMs: 15_000 }).verdict).toBe("stale");
+  });
+
+  test("a missing lock is not stale; a plain file named .lock is never taken over", () => {
+    expect(judgeLock(join(dir, "none.lock"), 10_000)).toMatchObject({ verdict: "young", missing: true });
+    const lp = join(dir, "f.lock");
+    writeFileSync(lp, "x");
+    utimesSync(lp, new Date(0), new Date(0));
+    expect(judgeLock(lp, 10_000).verdict).toBe("unknown");
+  });
+
+  test("the mtime is refreshed while held", async () => {
+    const lp = join(dir, "f.lock");
+    const old = new Date(Date.now() - 60_000);
+    const held = await holdLock(lp, { timeoutMs: 0, updateMs: 20 });
+    utimesSync(lp, old, old);
+    await Bun.sleep(80);
+    expect(judgeLock(lp, 10_000).ageMs).toBeLessThan(1000);
+    held.release();
+  });
+
+  test("release never removes a lock that was replaced meanwhile, and the holder is told", async () => {
+    const lp = join(dir, "f.lock");
+    let told: Error | undefined;
+    const held = await holdLock(lp, { timeoutMs: 0, updateMs: 10, onCompromised: (e) => (told = e) });
+    rmSync(lp, { recursive: true });
+    plantLock(lp, { pid: process.pid, ageMs: 5_000 }); // same pid, another createdAt: not our lock
+    await Bun.sleep(50);
+    expect(told).toBeDefined();
+    expect(held.compromised).toBeDefined();
+    held.release();
+    expect(existsSync(join(lp, "owner"))).toBe(true);
+  });
+
+  test("signal cleanups release the lock", async () => {
+    const lp = join(dir, "f.lock");
+    await holdLock(lp, { timeoutMs: 0 });
+    runCleanups();
+    expect(existsSync(lp)).toBe(false);
+  });
+});
+
+describe("proper-lockfile as a real peer", () => {
+  test("a lock held by hardshell is locked for proper-lockfile", async () => {
+    const f = join(dir, "data");
+    writeFileSync(f, "");
+    const held = await holdLock(lockPathFor(f), { timeoutMs: 0 });
+    expect(await lockfile.check(f)).toBe(true);
+    await expect(lockfile.lock(f, { retries: 0 })).rejects.toMatchObject({ code: "ELOCKED" });
+    held.release();
+    expect(await lockfile.check(f)).toBe(false);
+  });
+
+  test("a lock held by proper-lockfile is locked for hardshell, and free after its release", async () => {
+    const f = join(dir, "data");
+    writeFileSync(f, "");
+    const release = await lockfile.lock(f);
+    expect(judgeLock(lockPathFor(f), 10_000).verdict).toBe("young");
+    await expect(holdLock(lockPathFor(f), { timeoutMs: 100 })).rejects.toBeInstanceOf(TempFailError);
+    await release();
+    const held = await holdLock(lockPathFor(f), { timeoutMs: 1000 });
+    held.release();
+  });
+});
+
+describe("stale takeover under contention", () => {
+  test("12 processes racing on one stale lock hold it one at a time, and all get it", async () => {
+    const lp = join(dir, "shared.lock");
+    const log = join(dir, "log");
+    writeFileSync(log, "");
+    const script = join(dir, "waiter.ts");
+    const lockModule = join(import.meta.dir, "../../../lib/core/lock.ts");
+    writeFileSync(
+      script,
+      `import { appendFileSync } from "node:fs";
+import { holdLock } from ${JSON.stringify(lockModule)};
+const [lp, log, go] = process.argv.slice(2);
+while (Date.now() < Number(go)) await Bun.sleep(1);
+const held = await holdLock(lp, { timeoutMs: 20000 });
+appendFileSync(log, "in " + process.pid + "\\n");
+await Bun.sleep(15);
+appendFileSync(log, "out " + process.pid + "\\n");
+held.release();
+`,
+    );
+    for (let round = 0; round < 2; round++) {
+      writeFileSync(log, "");
+      rmSync(lp, { recursive: true, force: true });
+      plantLock(lp, { ageMs: 60_000 });
+      const go = Date.now() + 600; // start together, after every bun has loaded
+      const procs = Array.from({ length: 12 }, () =>
+        Bun.spawn([process.execPath, script, lp, log, String(go)], { stdout: "inherit", stderr: "inherit" }),
+      );
+      const codes = await Promise.all(procs.map((p) => p.exited));
+      expect(codes.every((c) => c === 0)).toBe(true);
+      const lines = readFileSync(log, "utf8").trim().split("\n");
+      expect(lines.length).toBe(24);
+      for (let i = 0; i < lines.length; i += 2) {
+        const pid = lines[i]!.split(" ")[1];
+        expect(lines[i]).toBe(`in ${pid}`);
+        expect(lines[i + 1]).toBe(`out ${pid}`); // nobody else got in between
+      }
+      expect(new Set(lines.map((l) => l.split(" ")[1])).size).toBe(12);
+      expect(existsSync(lp)).toBe(false);
+    }
+  }, 60_000);
+});
