@@ -1,0 +1,234 @@
+/**
+ * sqlite-exec: run SQL against a SQLite file as ONE transaction, retrying with
+ * backoff + jitter while the database is busy (SPEC §5). This file is the thin
+ * shell around lib/sqlite: option table, one lib call per mode, output.
+ */
+import { writeSync } from "node:fs";
+import { runMain, reportError } from "./_shared/main";
+import { stderr, stdout } from "./_shared/io";
+import { parseArgs, type CommandTable, type ParsedArgs } from "../lib/cli/options";
+import { policyFromArgs, retryBudgetOptions } from "../lib/cli/retry";
+import { parseDuration, formatDuration } from "../lib/core/duration";
+import { InterruptedError, UsageError, fromErrno } from "../lib/core/errors";
+import { EXIT } from "../lib/core/exit";
+import { splitSql } from "../lib/sqlite/split";
+import { bindScript, parseBindings } from "../lib/sqlite/params";
+import { openDatabase, validateOpenOptions, SYNCHRONOUS_MODES, type OpenOptions } from "../lib/sqlite/open";
+import { runTransaction, scriptPlan, type RunOptions, type RunOutcome } from "../lib/sqlite/run";
+import { formatResults, rawValue, FORMATS, type Format } from "../lib/sqlite/format";
+
+const PROGRAM = "sqlite-exec";
+const OPEN = "Opening:";
+const IN = "Input and parameters:";
+const OUT = "Output:";
+const BATCH = "Batch (--each):";
+const MAINT = "Maintenance (instead of SQL):";
+
+export const TABLE: CommandTable = {
+  command: PROGRAM,
+  usage: [
+    "$0 [opts] DB 'SQL'            SQL from the argument",
+    "$0 [opts] DB < script.sql     SQL from stdin (also when SQL is '-'), or --file F",
+    "$0 [opts] DB --each 'INSERT ... VALUES (:a, :b)' < rows.jsonl",
+    "$0 DB --check | --checkpoint[=MODE] | --backup DEST",
+  ],
+  description:
+    "Run the whole script as ONE transaction (BEGIN IMMEDIATE when it writes) and retry it with exponential " +
+    "backoff and full jitter while the database is busy or locked. Rows print only after COMMIT.",
+  examples: [
+    [`$0 app.db "INSERT INTO hits(path) VALUES (:p)" --param p=/index.html`, "record one row, retrying while another process writes"],
+    [`n=$($0 --raw app.db "SELECT count(*) FROM hits")`, "capture one value in a shell variable"],
+    [`$0 --wal --create app.db "CREATE TABLE IF NOT EXISTS kv(k TEXT PRIMARY KEY, v)"`, "create a database in WAL mode"],
+    [`jq -c '.[]' rows.json | $0 app.db --each "INSERT INTO t(a,b) VALUES (:a,:b)" --batch 500`, "bulk insert, 500 rows per transaction"],
+    [`$0 --deadline 5s --soft metrics.db "UPDATE counters SET n = n + 1 WHERE k = 'runs'"`, "telemetry that never fails the caller"],
+    [`$0 app.db --backup /backups/app.db`, "consistent online copy, renamed into place"],
+  ],
+  options: {
+    file: { type: "string", alias: "f", group: IN, describe: "Read the SQL script from this file" },
+    param: { type: "array", alias: "p", group: IN, describe: "Bind :NAME @NAME $NAME: NAME=VALUE, NAME:int=42, NAME:real=1.5, NAME:null, NAME:blob=@PATH (repeatable)" },
+    arg: { type: "array", alias: "a", group: IN, describe: "Bind the next ? placeholder, as text (repeatable, in order)" },
+    create: { type: "boolean", group: OPEN, describe: "Create the database if it does not exist (default: exit 66)" },
+    "read-only": { type: "boolean", group: OPEN, describe: "Open read-only; any write is exit 77" },
+    wal: { type: "boolean", group: OPEN, describe: "Switch the database to WAL journal mode (persistent)" },
+    synchronous: { type: "string", group: OPEN, describe: `PRAGMA synchronous for this connection: ${SYNCHRONOUS_MODES.join("|")}` },
+    pragma: { type: "array", group: OPEN, describe: "Extra PRAGMA NAME=VALUE on open, VALUE an integer or keyword (repeatable)" },
+    "no-foreign-keys": { type: "boolean", group: OPEN, describe: "Do not turn foreign_keys on (it is on by default)" },
+    "busy-timeout": { type: "string", group: "Retry budget:", default: "1s", describe: "SQLite's own busy wait per attempt" },
+    ...retryBudgetOptions(),
+    stats: { type: "boolean", group: "Retry budget:", describe: "Print attempts, time waiting and time total on stderr" },
+    format: { type: "string", group: OUT, choices: FORMATS, default: "tsv", describe: "Row format" },
+    json: { type: "boolean", group: OUT, describe: "Same as --format json" },
+    header: { type: "boolean", group: OUT, describe: "Print column names first (tsv, csv)" },
+    null: { type: "string", group: OUT, default: "", describe: "Text printed for NULL (tsv, csv, table, raw)" },
+    raw: { type: "boolean", group: OUT, describe: "Print exactly the first column of the first row, unescaped, no newline" },
+    changes: { type: "boolean", group: OUT, describe: "Print the number of rows the script changed" },
+    quiet: { type: "boolean", alias: "q", group: OUT, describe: "Print nothing but errors" },
+    soft: { type: "boolean", group: OUT, describe: "On any failure print the diagnostic and exit 0" },
+    each: { type: "string", group: BATCH, describe: "Run this SQL once per row read from stdin, fields as named parameters" },
+    input: { type: "string", group: BATCH, choices: ["jsonl", "tsv", "csv"], default: "jsonl", describe: "Row format on stdin (tsv/csv need a header line)" },
+    batch: { type: "number", group: BATCH, describe: "Rows per transaction (default: all rows in one)" },
+    check: { type: "boolean", group: MAINT, describe: "integrity_check + foreign_key_check; exit 1 and a report if anything is wrong" },
+    checkpoint: { type: "string", optionalValue: true, group: MAINT, describe: "WAL checkpoint: PASSIVE (default), FULL, RESTART or TRUNCATE" },
+    backup: { type: "string", group: MAINT, describe: "Consistent online copy to DEST (temp file beside it, fsync, rename)" },
+  },
+  maxPositionals: 2,
+  epilog:
+    "Exit codes: 0 done, 1 --check found problems, 64 usage, 65 bad SQL / constraint / malformed row, " +
+    "66 database missing, 73 cannot create, 74 I/O or corrupt, 75 still busy when the budget ran out, 77 read-only / permission, 128+N signal.",
+};
+
+function softRequested(argv: readonly string[]): boolean {
+  const dd = argv.indexOf("--");
+  return (dd === -1 ? argv : argv.slice(0, dd)).includes("--soft");
+}
+
+function writeBytes(b: Uint8Array): void {
+  stdout.flush();
+  let off = 0;
+  while (off < b.length) off += writeSync(1, b, off, b.length - off);
+}
+
+async function readStdin(): Promise<string> {
+  try {
+    return await Bun.stdin.text();
+  } catch (err) {
+    throw fromErrno(err, { what: "cannot read stdin" });
+  }
+}
+
+async function body({ opts, positionals }: ParsedArgs): Promise<number> {
+  const dbPath = positionals[0];
+  if (dbPath === undefined) throw new UsageError({ what: "missing argument", subject: "DB", hint: `see ${PROGRAM} --help` });
+  const sqlArg = positionals[1];
+  const each = opts.each as string | undefined;
+  const file = opts.file as string | undefined;
+  const maint = [opts.check ? "--check" : "", opts.checkpoint !== undefined ? "--checkpoint" : "", opts.backup !== undefined ? "--backup" : ""].filter(Boolean);
+  if (maint.length > 1) throw new UsageError({ what: "choose one of", subject: maint.join(", ") });
+  const sources = [sqlArg !== undefined && sqlArg !== "-" ? "SQL argument" : "", file !== undefined ? "--file" : "", each !== undefined ? "--each" : "", ...maint].filter(Boolean);
+  if (sources.length > 1) throw new UsageError({ what: "conflicting inputs", subject: sources.join(" and "), hint: "give SQL one way only" });
+
+  const format: Format = opts.json ? "json" : (opts.format as Format);
+  const quiet = !!opts.quiet;
+  const policy = policyFromArgs(opts);
+  const busyTimeoutMs = parseDuration(String(opts["busy-timeout"]), "busy-timeout");
+  const batch = opts.batch === undefined ? Infinity : Number(opts.batch);
+  if (!(batch >= 1) || (batch !== Infinity && !Number.isInteger(batch))) throw new UsageError({ what: "--batch needs a whole number >= 1", subject: JSON.stringify(String(opts.batch)) });
+  const open: OpenOptions = {
+    path: dbPath,
+    create: !!opts.create,
+    readOnly: !!opts["read-only"],
+    wal: !!opts.wal,
+    synchronous: opts.synchronous as string | undefined,
+    pragmas: (opts.pragma as string[] | undefined) ?? [],
+    foreignKeys: !opts["no-foreign-keys"],
+  };
+  validateOpenOptions(open);
+  const bindings = parseBindings(opts.param as string[] | undefined, opts.arg as string[] | undefined);
+  const runOpts: RunOptions = { policy, busyTimeoutMs, open };
+  const nullText = String(opts.null ?? "");
+  let code: number = EXIT.OK;
+  let stats = { attempts: 0, waitedMs: 0 };
+  const started = performance.now();
+
+  const printRows = (o: RunOutcome) => {
+    if (quiet || opts.raw) return;
+    const text = formatResults(o.sets, { format, header: !!opts.header, nullText });
+    if (format !== "json" && text) stdout.write(text);
+  };
+  let allSets: RunOutcome["sets"] = [];
+  let changes = 0;
+
+  if (maint.length === 1) {
+    const m = await import("../lib/sqlite/maint");
+    const conn = openDatabase(open);
+    try {
+      if (opts.check) {
+        const r = await m.checkDatabase(conn, runOpts);
+        stats = r.outcome;
+        if (!quiet) {
+          if (format === "json") stdout.write(JSON.stringify({ ok: r.ok, problems: r.problems }) + "\n");
+          else stdout.write(r.ok ? "ok\n" : r.problems.map((p) => p.replace(/\n/g, " ") + "\n").join(""));
+        }
+        code = r.ok ? EXIT.OK : EXIT.NO;
+      } else if (opts.checkpoint !== undefined) {
+        const o = await m.checkpoint(conn, String(opts.checkpoint), runOpts);
+        stats = o;
+        allSets = o.sets;
+      } else {
+        const o = await m.backup(conn, String(opts.backup), runOpts);
+        stats = o;
+      }
+    } finally {
+      conn.close();
+    }
+  } else if (each !== undefined) {
+    const { parseRows, runEach } = await import("../lib/sqlite/batch");
+    const statements = splitSql(each);
+    const text = await readStdin();
+    const conn = openDatabase(open);
+    try {
+      const sets: RunOutcome["sets"] = [];
+      const r = await runEach(conn, statements, parseRows(text, opts.input as "jsonl" | "tsv" | "csv"), batch, runOpts, (o) => {
+        if (format === "json" || opts.raw) sets.push(...o.sets);
+        else printRows(o);
+      });
+      allSets = sets;
+      changes = r.changes;
+      stats = r;
+    } finally {
+      conn.close();
+    }
+  } else {
+    const sql = file !== undefined ? await Bun.file(file).text().catch((err) => { throw fromErrno(err, { what: "cannot read SQL file", subject: file }); }) : sqlArg !== undefined && sqlArg !== "-" ? sqlArg : await readStdin();
+    const statements = splitSql(sql);
+    const binds = bindScript(statements, bindings);
+    const conn = openDatabase(open);
+    try {
+      const o = await runTransaction(conn, scriptPlan(statements, binds), runOpts);
+      stats = o;
+      changes = o.changes;
+      if (format === "json" || opts.raw) allSets = o.sets;
+      else printRows(o);
+    } finally {
+      conn.close();
+    }
+  }
+
+  if (!quiet) {
+    if (opts.raw) {
+      const v = rawValue(allSets, nullText);
+      if (v instanceof Uint8Array) writeBytes(v);
+      else if (v !== undefined) stdout.write(v);
+    } else if (format === "json" && !opts.check) {
+      stdout.write(formatResults(allSets, { format, nullText }));
+    }
+    if (opts.changes) stdout.write(`${changes}\n`);
+  }
+  if (opts.stats && !quiet) {
+    stdout.flush();
+    stderr.write(`${PROGRAM}: stats: attempts=${stats.attempts} waited=${formatDuration(stats.waitedMs)} total=${formatDuration(performance.now() - started)}\n`);
+    stderr.flush();
+  }
+  return code;
+}
+
+const argv = process.argv.slice(2);
+if (softRequested(argv)) {
+  try {
+    parseArgs(TABLE, argv);
+  } catch (err) {
+    reportError(PROGRAM, err);
+    process.exit(EXIT.OK);
+  }
+}
+await runMain(PROGRAM, TABLE, async (args) => {
+  try {
+    return await body(args);
+  } catch (err) {
+    if (args.opts.soft && !(err instanceof InterruptedError)) {
+      reportError(PROGRAM, err);
+      return EXIT.OK;
+    }
+    throw err;
+  }
+}, argv);

@@ -1,0 +1,133 @@
+/**
+ * Maintenance operations (SPEC §5.6): --check, --checkpoint, --backup. Loaded
+ * lazily (dynamic import) because ordinary calls never need it.
+ *
+ * What a concurrent reader or a crash can observe:
+ * - check: `PRAGMA integrity_check` and `PRAGMA foreign_key_check` inside one
+ *   read transaction (https://sqlite.org/pragma.html#pragma_integrity_check,
+ *   #pragma_foreign_key_check). Read-only; writers are not blocked in WAL mode.
+ * - checkpoint: `PRAGMA wal_checkpoint(MODE)` (https://sqlite.org/pragma.html#pragma_wal_checkpoint).
+ *   Its first result column is 1 when a FULL/RESTART/TRUNCATE checkpoint could
+ *   not complete because of readers or writers; that counts as busy and is
+ *   retried within the budget, then exit 75. A database not in WAL mode returns
+ *   (0, -1, -1) and is not an error.
+ * - backup: `VACUUM INTO` a temp file beside DEST, then fsync it, rename it over
+ *   DEST, fsync the directory. VACUUM INTO reads inside one read transaction, so
+ *   the copy is a consistent snapshot (https://sqlite.org/lang_vacuum.html#vacuuminto),
+ *   but SQLite does not fsync the output ("SQLite does not invoke fsync() ... on
+ *   the generated database"), hence our fsync. A reader of DEST sees the old
+ *   file or the whole new copy, never a partial one; the temp file is removed on
+ *   failure, on SIGTERM (registered cleanup) and before every retry. SIGKILL can
+ *   leave `.DEST.hardshell-PID-*.tmp` behind: it is named for its owner pid.
+ *   The target file name is a bound parameter (`VACUUM INTO ?`), never spliced.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { CantCreateError, UsageError, fromErrno } from "../core/errors";
+import { registerCleanup } from "../core/signals";
+import type { Connection } from "./open";
+import { runTransaction, scriptPlan, type RunOptions, type RunOutcome } from "./run";
+import { splitSql } from "./split";
+
+export interface CheckReport {
+  ok: boolean;
+  problems: string[];
+  outcome: RunOutcome;
+}
+
+export async function checkDatabase(conn: Connection, opts: RunOptions): Promise<CheckReport> {
+  const stmts = splitSql("PRAGMA integrity_check; PRAGMA foreign_key_check");
+  const outcome = await runTransaction(conn, scriptPlan(stmts, [undefined, undefined]), opts);
+  const problems: string[] = [];
+  const [integrity, fk] = outcome.sets;
+  for (const row of integrity?.rows ?? []) {
+    const msg = String(row[0]);
+    if (msg !== "ok") problems.push(`integrity: ${msg}`);
+  }
+  for (const row of fk?.rows ?? []) {
+    const [table, rowid, parent, fkid] = row;
+    problems.push(`foreign key: ${String(table)} rowid ${rowid === null ? "NULL" : String(rowid)} references missing row in ${String(parent)} (constraint ${String(fkid)})`);
+  }
+  return { ok: problems.length === 0, problems, outcome };
+}
+
+export const CHECKPOINT_MODES = ["PASSIVE", "FULL", "RESTART", "TRUNCATE"] as const;
+
+class CheckpointBusy extends Error {
+  override readonly name = "SQLiteError";
+  readonly errno = 5;
+  readonly code = "SQLITE_BUSY";
+  constructor() {
+    super("checkpoint could not complete: readers or writers are active");
+  }
+}
+
+export async function checkpoint(conn: Connection, mode: string, opts: RunOptions): Promise<RunOutcome> {
+  const m = (mode || "PASSIVE").toUpperCase();
+  if (!(CHECKPOINT_MODES as readonly string[]).includes(m)) {
+    throw new UsageError({ what: "invalid value for --checkpoint", subject: JSON.stringify(mode), hint: `choose from ${CHECKPOINT_MODES.join(", ")}` });
+  }
+  const stmts = splitSql(`PRAGMA wal_checkpoint(${m})`);
+  return runTransaction(conn, scriptPlan(stmts, [undefined]), {
+    ...opts,
+    verify: (sets) => {
+      const busy = sets[0]?.rows[0]?.[0];
+      if (m !== "PASSIVE" && busy !== undefined && busy !== null && Number(busy) === 1) throw new CheckpointBusy();
+    },
+  });
+}
+
+/** Consistent online copy of the database to `dest` (temp file beside it, fsync, rename, fsync dir). */
+export async function backup(conn: Connection, dest: string, opts: RunOptions): Promise<RunOutcome> {
+  const dir = dirname(dest);
+  try {
+    if (!statSync(dir).isDirectory()) throw new CantCreateError({ what: "backup directory is not a directory", subject: dir });
+  } catch (err) {
+    if (err instanceof CantCreateError) throw err;
+    throw new CantCreateError({ what: "backup directory does not exist", subject: dir, cause: err });
+  }
+  try {
+    if (statSync(dest).isDirectory()) throw new CantCreateError({ what: "backup target is a directory", subject: dest });
+  } catch (err) {
+    if (err instanceof CantCreateError) throw err;
+    /* absent: fine */
+  }
+  const tmp = join(dir, `.${basename(dest)}.hardshell-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const removeTmp = () => {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* not there */
+    }
+  };
+  const unregister = registerCleanup(removeTmp);
+  try {
+    const stmts = splitSql("VACUUM INTO ?");
+    const outcome = await runTransaction(conn, scriptPlan(stmts, [[tmp]]), {
+      ...opts,
+      open: { ...opts.open, readOnly: false }, // VACUUM INTO writes only the new file, so it works on a read-only source
+      beforeAttempt: removeTmp,
+    });
+    try {
+      const fd = openSync(tmp, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, dest);
+      const dfd = openSync(dir, "r");
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+    } catch (err) {
+      throw fromErrno(err, { what: "cannot write backup", subject: dest });
+    }
+    return outcome;
+  } finally {
+    removeTmp();
+    unregister();
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Opening a database the sqlite-exec way (SPEC §5.2).
+ *
+ * Contract:
+ * - The file must exist unless `create`: a typo must not leave an empty
+ *   database behind. The open itself uses SQLITE_OPEN_READWRITE without
+ *   SQLITE_OPEN_CREATE (https://sqlite.org/c3ref/open.html), so even a file
+ *   deleted between our stat and the open is reported, never re-created.
+ *   Missing -> NoInputError (66); a directory or missing parent with --create
+ *   -> CantCreateError (73); unreadable -> PermissionError (77).
+ * - `readOnly` opens with SQLITE_OPEN_READONLY; SQLite then refuses every write
+ *   with SQLITE_READONLY (77).
+ * - Connection settings applied on every open, before the first statement:
+ *   busy_timeout (https://sqlite.org/pragma.html#pragma_busy_timeout),
+ *   foreign_keys=ON unless disabled (SQLite's default is OFF for backwards
+ *   compatibility, https://sqlite.org/foreignkeys.html#fk_enable),
+ *   synchronous, and user `--pragma NAME=VALUE`. `--wal` runs
+ *   `PRAGMA journal_mode=WAL`, which is persistent in the file
+ *   (https://sqlite.org/wal.html#activating_and_configuring_wal_mode) and needs a
+ *   lock, so it can be SQLITE_BUSY: `configure()` runs inside the retry loop.
+ * - PRAGMA arguments cannot be bound parameters, so pragma names and values are
+ *   validated against a strict token grammar (identifier or signed integer)
+ *   before they reach SQL text; anything else is a UsageError (64).
+ * - Integers come back as bigint (safeIntegers) so 64-bit values round-trip exactly.
+ *
+ * Calling sequence: validateOpenOptions() -> openDatabase() -> configure() (in
+ * the retry loop) -> statements -> closeDatabase(). A registered signal cleanup
+ * rolls back an open transaction and closes the connection, so SIGTERM never
+ * commits anything (https://sqlite.org/lang_transaction.html: an uncommitted
+ * transaction is rolled back when the connection closes or the process dies).
+ */
+import { Database } from "bun:sqlite";
+import { statSync } from "node:fs";
+import { CantCreateError, NoInputError, UsageError, fromErrno, HardshellError } from "../core/errors";
+import { registerCleanup } from "../core/signals";
+import { toHardshellError } from "./errors";
+
+export interface OpenOptions {
+  path: string;
+  create?: boolean;
+  readOnly?: boolean;
+  wal?: boolean;
+  synchronous?: string;
+  /** `NAME=VALUE` strings. */
+  pragmas?: readonly string[];
+  foreignKeys?: boolean;
+}
+
+export const SYNCHRONOUS_MODES = ["OFF", "NORMAL", "FULL", "EXTRA"] as const;
+
+const NAME_RE = /^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$/;
+const VALUE_RE = /^(?:[+-]?\d+|[A-Za-z_][A-Za-z0-9_]*)$/;
+
+/** Parse and validate `--pragma NAME=VALUE` into [name, value] pairs (UsageError). */
+export function parsePragmas(specs: readonly string[] = []): [string, string][] {
+  return specs.map((spec) => {
+    const eq = spec.indexOf("=");
+    const name = (eq < 0 ? spec : spec.slice(0, eq)).trim();
+    const value = eq < 0 ? "" : spec.slice(eq + 1).trim();
+    if (eq < 0 || !NAME_RE.test(name) || !VALUE_RE.test(value)) {
+      throw new UsageError({
+        what: "bad --pragma",
+        subject: JSON.stringify(spec),
+        hint: "use NAME=VALUE with VALUE an integer or a keyword, e.g. cache_size=-20000",
+      });
+    }
+    return [name, value];
+  });
+}
+
+/** Check option combinations that cannot work, before touching the file. */
+export function validateOpenOptions(o: OpenOptions): void {
+  if (o.readOnly && o.create) throw new UsageError({ what: "--read-only and --create exclude each other" });
+  if (o.readOnly && o.wal) throw new UsageError({ what: "--read-only and --wal exclude each other", hint: "--wal changes the file" });
+  if (o.synchronous !== undefined && !(SYNCHRONOUS_MODES as readonly string[]).includes(o.synchronous.toUpperCase())) {
+    throw new UsageError({
+      what: "invalid value for --synchronous",
+      subject: JSON.stringify(o.synchronous),
+      hint: `choose from ${SYNCHRONOUS_MODES.join(", ")}`,
+    });
+  }
+  parsePragmas(o.pragmas);
+}
+
+const isMemory = (p: string) => p === ":memory:" || p === "";
+
+export interface Connection {
+  db: Database;
+  path: string;
+  configured: boolean;
+  close: () => void;
+}
+
+/** Open (never create unless asked). Throws hardshell error values. */
+export function openDatabase(o: OpenOptions): Connection {
+  const { path } = o;
+  if (!isMemory(path)) {
+    let exists = true;
+    try {
+      const st = statSync(path);
+      if (st.isDirectory()) throw new CantCreateError({ what: "database path is a directory", subject: path });
+    } catch (err) {
+      if (err instanceof HardshellError) throw err;
+      const code = (err as { code?: string }).code;
+      if (code === "ENOENT" || code === "ENOTDIR") exists = false;
+      else throw fromErrno(err, { what: "cannot open database", subject: path });
+    }
+    if (!exists && !o.create) {
+      throw new NoInputError({ what: "database does not exist", subject: path, hint: "check the path, or pass --create to make a new one" });
+    }
+  }
+  let db: Database;
+  try {
+    db = o.readOnly
+      ? new Database(path, { readonly: true, safeIntegers: true })
+      : new Database(path, { readwrite: true, create: !!o.create, safeIntegers: true });
+  } catch (err) {
+    const e = err as { errno?: number };
+    if (typeof e.errno === "number" && (e.errno & 0xff) === 14) {
+      // SQLITE_CANTOPEN: find out why from the file system.
+      try {
+        statSync(path);
+      } catch (serr) {
+        const code = (serr as { code?: string }).code;
+        if (code === "ENOENT" && o.create) throw new CantCreateError({ what: "cannot create database", subject: path, hint: "does its directory exist?", cause: err });
+        if (code === "ENOENT") throw new NoInputError({ what: "database does not exist", subject: path, cause: err });
+        throw fromErrno(serr, { what: "cannot open database", subject: path });
+      }
+    }
+    throw toHardshellError(err, { where: `opening ${path}` });
+  }
+  const unregister = registerCleanup(() => rollbackAndClose(db));
+  return {
+    db,
+    path,
+    configured: false,
+    close: () => {
+      unregister();
+      rollbackAndClose(db);
+    },
+  };
+}
+
+function rollbackAndClose(db: Database): void {
+  try {
+    if (db.inTransaction) db.run("ROLLBACK");
+  } catch {
+    /* closing rolls back too */
+  }
+  try {
+    db.close(false);
+  } catch {
+    /* best effort */
+  }
+}
+
+export function setBusyTimeout(conn: Connection, ms: number): void {
+  conn.db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+}
+
+/** Connection settings; may throw SQLITE_BUSY (journal_mode), so call it inside the retry loop. */
+export function configure(conn: Connection, o: OpenOptions): void {
+  if (conn.configured) return;
+  const db = conn.db;
+  if (o.foreignKeys !== false) db.run("PRAGMA foreign_keys = ON");
+  if (o.synchronous) db.run(`PRAGMA synchronous = ${o.synchronous.toUpperCase()}`);
+  for (const [name, value] of parsePragmas(o.pragmas)) db.prepare(`PRAGMA ${name} = ${value}`).all();
+  if (o.wal) db.prepare("PRAGMA journal_mode = WAL").all();
+  conn.configured = true;
+}

@@ -1,0 +1,301 @@
+/**
+ * The transaction runner (SPEC §5.1): a list of statements runs as ONE
+ * transaction, retried as a unit while the database is busy.
+ *
+ * What a concurrent reader or a crash can observe:
+ * - "wrapped" mode (the usual case): the statements run between BEGIN and COMMIT,
+ *   so other connections see all of the script's changes or none
+ *   (https://sqlite.org/lang_transaction.html). A failure, a retry, SIGTERM
+ *   (cleanup rolls back) or SIGKILL (the journal/WAL is rolled back by the next
+ *   opener, https://sqlite.org/atomiccommit.html) leaves nothing behind.
+ * - BEGIN IMMEDIATE is used when any statement writes (sqlite3_stmt_readonly()
+ *   false, exposed by bun:sqlite as `Statement.readonly`), taking the write lock
+ *   up front. A deferred transaction that reads first and writes later can
+ *   fail with SQLITE_BUSY_SNAPSHOT in WAL mode without the busy handler ever
+ *   being called (https://sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions,
+ *   https://sqlite.org/rescode.html#busy_snapshot), so read-then-write scripts
+ *   would lose increments under concurrency. All read-only -> plain BEGIN.
+ *   A statement that cannot be prepared before the script runs (it names a
+ *   table an earlier statement creates) counts as a write.
+ * - "as-written" mode: a script with its own BEGIN/COMMIT/SAVEPOINT, or with a
+ *   statement that cannot run inside a transaction (VACUUM, ATTACH, DETACH,
+ *   PRAGMA journal_mode / foreign_keys — the latter is a silent no-op inside a
+ *   transaction, https://sqlite.org/pragma.html#pragma_foreign_keys) runs
+ *   statement by statement as written. It is retried only while nothing of it
+ *   has committed; a busy error after a commit is a TempFailError that says so.
+ * - Rows are collected per attempt and handed back only after COMMIT, so a
+ *   retried attempt never prints rows twice and a failed one prints none.
+ * - Retries: SQLITE_BUSY_* and SQLITE_LOCKED_* only (./errors.ts), with the shared
+ *   full-jitter backoff (lib/core/backoff.ts). SQLite's busy handler waits up to
+ *   `busyTimeoutMs` per attempt, capped by what is left of the deadline so a
+ *   `--deadline` is honoured even while SQLite itself is waiting.
+ * - Right before COMMIT the runner yields one event-loop turn so a SIGTERM that
+ *   arrived during a long statement is handled (rollback, exit 143) instead of
+ *   committing.
+ *
+ * Out of scope: opening (./open.ts), output (./format.ts), input rows (./batch.ts).
+ * Calling sequence: openDatabase -> runTransaction(conn, plan, opts) -> close.
+ */
+import type { Statement } from "bun:sqlite";
+import { retryWithBackoff, type BackoffEnv, type BackoffPolicy, type RetryState } from "../core/backoff";
+import { InterruptedError, PermissionError, TempFailError, HardshellError } from "../core/errors";
+import { formatDuration } from "../core/duration";
+import { exitCodeForSignal } from "../core/exit";
+import { receivedSignal } from "../core/signals";
+import { isBusy, sqliteErrorInfo, toHardshellError } from "./errors";
+import { configure, setBusyTimeout, type Connection, type OpenOptions } from "./open";
+import type { SqlValue } from "./params";
+import type { SqlStatement } from "./split";
+
+export interface ResultSet {
+  columns: string[];
+  rows: SqlValue[][];
+}
+
+export interface Step {
+  /** Index into the statement list. */
+  stmt: number;
+  bind: SqlValue[] | undefined;
+  /** Where this step comes from, for error messages: "statement 2, line 3", "input line 17". */
+  where: string;
+}
+
+export interface Plan {
+  statements: SqlStatement[];
+  steps: Step[];
+}
+
+export interface RunOptions {
+  policy: BackoffPolicy;
+  busyTimeoutMs: number;
+  open: OpenOptions;
+  env?: BackoffEnv;
+  onRetry?: (err: unknown, state: RetryState, delayMs: number) => void;
+  /** Replaces "nothing was committed" in error hints (--each: earlier batches did commit). */
+  failNote?: string;
+  /** Inspect the rows of an attempt before it counts as done; throw a busy error to retry (wal_checkpoint busy=1). */
+  verify?: (sets: ResultSet[]) => void;
+  /** Run before every attempt (e.g. remove a half-written backup file). */
+  beforeAttempt?: () => void;
+}
+
+export interface RunOutcome {
+  sets: ResultSet[];
+  /** Rows changed (sqlite3_total_changes delta: includes trigger and FK-action changes). */
+  changes: number;
+  attempts: number;
+  waitedMs: number;
+  elapsedMs: number;
+  mode: "wrapped" | "as-written";
+}
+
+const CONTROL_WORDS = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "ATTACH", "DETACH"]);
+const OUT_OF_TX_PRAGMAS = new Set(["JOURNAL_MODE", "FOREIGN_KEYS", "WAL_CHECKPOINT"]);
+
+/** True when a statement must run outside our BEGIN/COMMIT. */
+export function isControlStatement(s: SqlStatement): boolean {
+  const w = s.words;
+  if (CONTROL_WORDS.has(w[0] ?? "")) return true;
+  if (w[0] === "PRAGMA") {
+    const name = w[2] === "." ? w[3] : w[1];
+    return OUT_OF_TX_PRAGMAS.has(name ?? "");
+  }
+  return false;
+}
+
+const COMMITTING = new Set(["COMMIT", "END", "RELEASE"]);
+
+/** Build the plan of a plain script: every statement once, with its bind values. */
+export function scriptPlan(statements: SqlStatement[], binds: (SqlValue[] | undefined)[]): Plan {
+  return {
+    statements,
+    steps: statements.map((s, i) => ({ stmt: i, bind: binds[i], where: statements.length > 1 ? `statement ${i + 1}, line ${s.line}` : `line ${s.line}` })),
+  };
+}
+
+function isSyntaxError(err: unknown): boolean {
+  const m = sqliteErrorInfo(err).message;
+  return /syntax error|incomplete input|unrecognized token/.test(m);
+}
+
+async function yieldForSignals(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  const sig = receivedSignal();
+  if (sig) throw new InterruptedError(sig, exitCodeForSignal(sig));
+}
+
+function totalChanges(conn: Connection): number {
+  const row = conn.db.query("SELECT total_changes()").values()[0];
+  return Number(row?.[0] ?? 0);
+}
+
+function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[]): void {
+  const args = (bind === undefined ? [] : [bind]) as never[];
+  if (stmt.columnNames.length > 0) {
+    const rows = stmt.values(...args) as SqlValue[][];
+    sets.push({ columns: stmt.columnNames, rows });
+  } else {
+    stmt.run(...args);
+  }
+}
+
+/** One attempt in wrapped mode: BEGIN [IMMEDIATE] ... COMMIT. */
+async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions): Promise<ResultSet[]> {
+  const db = conn.db;
+  const prepared: (Statement | undefined)[] = [];
+  let writes = false;
+  try {
+    for (const [i, s] of plan.statements.entries()) {
+      try {
+        const st = db.prepare(s.sql);
+        prepared.push(st);
+        if (!st.readonly) {
+          writes = true;
+          if (opts.open.readOnly) {
+            throw new PermissionError({
+              what: "write refused in --read-only mode",
+              subject: plan.statements.length > 1 ? `statement ${i + 1}, line ${s.line}` : s.sql.slice(0, 60),
+              hint: "drop --read-only to write",
+            });
+          }
+        }
+      } catch (err) {
+        if (err instanceof HardshellError || isBusy(err)) throw err;
+        if (isSyntaxError(err)) {
+          const step = plan.steps.find((p) => p.stmt === i);
+          throw toHardshellError(err, { where: step?.where ?? `line ${s.line}`, note: opts.failNote ?? "nothing was committed" });
+        }
+        // Probably depends on an earlier statement (CREATE TABLE then INSERT): prepare it later, assume it writes.
+        prepared.push(undefined);
+        writes = true;
+      }
+    }
+    db.run(writes ? "BEGIN IMMEDIATE" : "BEGIN");
+    const sets: ResultSet[] = [];
+    for (const step of plan.steps) {
+      try {
+        let st = prepared[step.stmt];
+        if (!st) st = prepared[step.stmt] = db.prepare(plan.statements[step.stmt]!.sql);
+        execute(st, step.bind, sets);
+      } catch (err) {
+        if (err instanceof HardshellError || isBusy(err)) throw err;
+        throw toHardshellError(err, { where: step.where, note: opts.failNote ?? "nothing was committed" });
+      }
+    }
+    await yieldForSignals();
+    db.run("COMMIT");
+    return sets;
+  } catch (err) {
+    if (db.inTransaction) {
+      try {
+        db.run("ROLLBACK");
+      } catch {
+        /* a failed rollback leaves the transaction to be rolled back on close */
+      }
+    }
+    if (!isBusy(err) && !(err instanceof HardshellError)) throw toHardshellError(err, { note: opts.failNote ?? "nothing was committed" });
+    throw err;
+  } finally {
+    for (const st of prepared) st?.finalize();
+  }
+}
+
+/** One attempt in as-written mode; `progress.committed` survives across attempts. */
+async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, progress: { committed: string | undefined }): Promise<ResultSet[]> {
+  const db = conn.db;
+  const sets: ResultSet[] = [];
+  for (const step of plan.steps) {
+    const s = plan.statements[step.stmt]!;
+    let st: Statement | undefined;
+    try {
+      await yieldForSignals();
+      st = db.prepare(s.sql);
+      if (!st.readonly && opts.open.readOnly) {
+        throw new PermissionError({ what: "write refused in --read-only mode", subject: step.where, hint: "drop --read-only to write" });
+      }
+      execute(st, step.bind, sets);
+      if (!db.inTransaction && (!st.readonly || COMMITTING.has(s.words[0] ?? ""))) progress.committed ??= step.where;
+    } catch (err) {
+      if (db.inTransaction) {
+        try {
+          db.run("ROLLBACK");
+        } catch {
+          /* rolled back on close */
+        }
+      }
+      const note = progress.committed ? `the script had committed up to ${progress.committed}; not retried` : "nothing was committed";
+      if (isBusy(err) && progress.committed) {
+        throw new TempFailError({
+          what: "database is busy",
+          subject: `${conn.path} [${step.where}]`,
+          hint: note,
+          attempts: 1,
+          waitedMs: 0,
+          cause: err,
+        });
+      }
+      if (isBusy(err) || err instanceof HardshellError) throw err;
+      throw toHardshellError(err, { where: step.where, note });
+    } finally {
+      st?.finalize();
+    }
+  }
+  if (db.inTransaction) {
+    // The script opened a transaction and did not close it: do not commit for it.
+    db.run("ROLLBACK");
+  }
+  return sets;
+}
+
+/**
+ * Run a plan as one transaction with retries. Returns the rows (only after
+ * COMMIT) and the retry statistics; throws hardshell error values.
+ */
+export async function runTransaction(conn: Connection, plan: Plan, opts: RunOptions): Promise<RunOutcome> {
+  const asWritten = plan.statements.some(isControlStatement);
+  const progress = { committed: undefined as string | undefined };
+  const start = performance.now();
+  let currentBusy = -1;
+  let before = 0;
+  let changes = 0;
+  try {
+    const r = await retryWithBackoff(
+      async () => {
+        const left = opts.policy.deadlineMs - (performance.now() - start);
+        const busy = Math.max(0, Math.min(opts.busyTimeoutMs, Math.floor(left)));
+        if (busy !== currentBusy) {
+          setBusyTimeout(conn, busy);
+          currentBusy = busy;
+        }
+        configure(conn, opts.open);
+        opts.beforeAttempt?.();
+        before = totalChanges(conn);
+        const sets = asWritten ? await attemptAsWritten(conn, plan, opts, progress) : await attemptWrapped(conn, plan, opts);
+        changes = totalChanges(conn) - before;
+        opts.verify?.(sets);
+        return sets;
+      },
+      {
+        policy: opts.policy,
+        env: opts.env,
+        isRetryable: (err) => isBusy(err),
+        onRetry: opts.onRetry,
+        onExhausted: (last, state) => {
+          const info = sqliteErrorInfo(last);
+          return new TempFailError({
+            what: "database is busy",
+            subject: conn.path,
+            hint: `${state.attempts} attempt${state.attempts === 1 ? "" : "s"} in ${formatDuration(state.elapsedMs)}, last ${info.code ?? info.message}; ${opts.failNote ?? "nothing was committed"}; try again later`,
+            attempts: state.attempts,
+            waitedMs: state.waitedMs,
+            cause: last,
+          });
+        },
+      },
+    );
+    return { sets: r.value, changes, attempts: r.attempts, waitedMs: r.waitedMs, elapsedMs: performance.now() - start, mode: asWritten ? "as-written" : "wrapped" };
+  } catch (err) {
+    if (err instanceof HardshellError) throw err;
+    throw toHardshellError(err, { note: progress.committed ? `committed up to ${progress.committed}` : "nothing was committed" });
+  }
+}
