@@ -1,0 +1,142 @@
+/**
+ * Item 5 — atomic-write against the shell idioms it replaces:
+ * - small file: `atomic-write --no-fsync F` vs `cat > F.tmp && mv F.tmp F` (neither fsyncs),
+ *   and the durable pair `atomic-write F` vs `cat > F.tmp && sync F.tmp && mv F.tmp F && sync .`;
+ * - a 512 MiB stream through stdin: MB/s of `atomic-write --no-fsync DEST < SRC` vs `cp SRC DEST`;
+ * - peak resident memory while streaming (GNU time %M), from a file and from a pipe, against
+ *   the command's own trivial call: SPEC §3 bounds the extra to < 64 MiB for 1 GiB.
+ *
+ * Why: atomic-write must be cheap enough to use for every config write in a script, and must
+ * stream big files without holding them in memory. Rounds are interleaved; ratios are medians
+ * of per-round ratios; every round's result file is checked (size) so a wrong write cannot win.
+ */
+import { mkdirSync, openSync, statSync, writeSync, closeSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { bin, fmt, interleave, median, peakRssKiB, ratioOfPairs, runSync, skipped, type BenchCtx, type Section } from "./_lib";
+
+export async function run(ctx: BenchCtx): Promise<Section[]> {
+  const aw = bin("atomic-write");
+  if (!aw) return [skipped("5. atomic-write", "dist/atomic-write is not built")];
+  const dir = join(ctx.tmp, "atomic");
+  mkdirSync(dir, { recursive: true });
+  const bad = new Map<string, number>();
+  const check = (name: string, path: string, size: number, code: number | null) => {
+    let ok = code === 0;
+    try {
+      ok &&= statSync(path).size === size;
+    } catch {
+      ok = false;
+    }
+    if (!ok) bad.set(name, (bad.get(name) ?? 0) + 1);
+  };
+
+  // --- small file ---
+  const small = "key = value\n".repeat(20); // 240 bytes, a typical config file
+  const f = join(dir, "small.conf");
+  writeFileSync(f, "old\n");
+  const sh = (cmd: string) => ["sh", "-c", cmd, "sh", f];
+  const smallRuns = [
+    { name: "aw-nofsync", argv: [aw, "--no-fsync", f] },
+    { name: "cat-mv", argv: sh('cat > "$1.tmp" && mv "$1.tmp" "$1"') },
+    { name: "aw-fsync", argv: [aw, f] },
+    { name: "cat-sync-mv", argv: sh('cat > "$1.tmp" && sync "$1.tmp" && mv "$1.tmp" "$1" && sync "$(dirname "$1")"') },
+  ];
+  const rounds = Math.max(ctx.rounds, ctx.quick ? 5 : 21);
+  ctx.log(`atomic-write small file: ${rounds} interleaved rounds`);
+  const ts = await interleave(
+    rounds,
+    smallRuns.map((c) => ({
+      name: c.name,
+      run: () => {
+        const r = runSync(c.argv, { stdin: small, cwd: dir });
+        check(c.name, f, small.length, r.code);
+        return r.ms;
+      },
+    })),
+    2,
+  );
+  const smallSection: Section = {
+    title: "5a. atomic-write: small file (240 bytes) vs the shell idiom",
+    method: `${rounds} interleaved rounds (2 warm-up dropped), same 240-byte stdin for every call. Ratio = median over rounds of atomic-write / idiom in the same round. "bad" = runs that failed or left a wrong size.`,
+    headers: ["atomic-write call", "median ms", "idiom", "median ms", "ratio", "bad"],
+    rows: [
+      ["`atomic-write --no-fsync F`", fmt.ms(median(ts.get("aw-nofsync")!)), "`cat > F.tmp && mv F.tmp F`", fmt.ms(median(ts.get("cat-mv")!)), fmt.ratio(ratioOfPairs(ts.get("aw-nofsync")!, ts.get("cat-mv")!)), String((bad.get("aw-nofsync") ?? 0) + (bad.get("cat-mv") ?? 0))],
+      ["`atomic-write F` (fsync file + dir)", fmt.ms(median(ts.get("aw-fsync")!)), "`cat > F.tmp && sync F.tmp && mv F.tmp F && sync DIR`", fmt.ms(median(ts.get("cat-sync-mv")!)), fmt.ratio(ratioOfPairs(ts.get("aw-fsync")!, ts.get("cat-sync-mv")!)), String((bad.get("aw-fsync") ?? 0) + (bad.get("cat-sync-mv") ?? 0))],
+    ],
+    notes: [`target (issue 3): atomic-write --no-fsync <= 3.00x the idiom; measured ${fmt.ratio(ratioOfPairs(ts.get("aw-nofsync")!, ts.get("cat-mv")!))}.`],
+  };
+
+  // --- 512 MiB stream ---
+  const mib = ctx.quick ? 64 : 512;
+  const size = mib * 1024 * 1024;
+  const src = join(dir, "src.bin");
+  const block = new Uint8Array(1024 * 1024);
+  crypto.getRandomValues(block.subarray(0, 65536));
+  for (let i = 65536; i < block.length; i += 65536) block.set(block.subarray(0, 65536), i);
+  block[0] = 0; // NUL bytes are part of the stream
+  const fd = openSync(src, "w");
+  for (let i = 0; i < mib; i++) {
+    block[1] = i & 0xff;
+    writeSync(fd, block);
+  }
+  closeSync(fd);
+  const dAw = join(dir, "dest-aw.bin");
+  const dCp = join(dir, "dest-cp.bin");
+  const streamRounds = ctx.rounds;
+  ctx.log(`atomic-write stream: ${mib} MiB, ${streamRounds} interleaved rounds`);
+  const tt = await interleave(
+    streamRounds,
+    [
+      {
+        name: "aw",
+        run: () => {
+          const r = runSync([aw, "--no-fsync", dAw], { stdin: { file: src }, timeoutMs: 300_000 });
+          check("aw-stream", dAw, size, r.code);
+          return r.ms;
+        },
+      },
+      {
+        name: "cp",
+        run: () => {
+          const r = runSync(["cp", src, dCp], { timeoutMs: 300_000 });
+          check("cp-stream", dCp, size, r.code);
+          return r.ms;
+        },
+      },
+    ],
+    1,
+  );
+  const mbs = (ms: number) => mib / 1.048576 / (ms / 1000); // MB/s (10^6 bytes)
+  const streamRatio = 1 / ratioOfPairs(tt.get("aw")!, tt.get("cp")!);
+
+  // --- peak RSS ---
+  ctx.log("atomic-write peak RSS");
+  const trivial = peakRssKiB([aw, "--no-fsync", join(dir, "tiny")], { stdin: "x" });
+  const fromFile = peakRssKiB([aw, "--no-fsync", dAw], { stdin: { file: src }, timeoutMs: 300_000 });
+  const fromPipe = runSync(["sh", "-c", 'cat "$1" | /usr/bin/time -f %M -o "$2" "$3" --no-fsync "$4"', "sh", src, join(dir, "rss-pipe"), aw, dAw], { timeoutMs: 300_000 });
+  let pipeKiB: number | undefined;
+  try {
+    pipeKiB = Number((await Bun.file(join(dir, "rss-pipe")).text()).trim().split("\n").pop());
+  } catch {
+    pipeKiB = undefined;
+  }
+  if (fromPipe.code !== 0) bad.set("aw-pipe", 1);
+  if (fromFile.run.code !== 0 || trivial.run.code !== 0) bad.set("aw-stream", (bad.get("aw-stream") ?? 0) + 1);
+  const cpRss = peakRssKiB(["cp", src, dCp], { timeoutMs: 300_000 });
+  const mb = (k: number | undefined) => (k === undefined || !Number.isFinite(k) ? "n/a" : (k / 1024).toFixed(1));
+  const extra = (k: number | undefined) => (k === undefined || trivial.kib === undefined ? "n/a" : ((k - trivial.kib) / 1024).toFixed(1));
+  const streamSection: Section = {
+    title: `5b. atomic-write: ${mib} MiB stream vs \`cp\`, and peak memory`,
+    method: `${streamRounds} interleaved rounds; source is a ${mib} MiB file on the same file system, given to atomic-write as stdin and to cp as an argument; neither fsyncs. MB/s = 10^6 bytes/s from the median wall time; ratio = median over rounds of MB/s(atomic-write)/MB/s(cp). Peak RSS from GNU time %M; "extra" = peak minus the trivial call's peak.`,
+    headers: ["measure", "atomic-write", "cp", "ratio / extra"],
+    rows: [
+      ["throughput MB/s", fmt.mbs(mbs(median(tt.get("aw")!))), fmt.mbs(mbs(median(tt.get("cp")!))), fmt.ratio(streamRatio)],
+      ["peak RSS MiB, trivial 1-byte call", mb(trivial.kib), "-", "-"],
+      [`peak RSS MiB, ${mib} MiB from a file`, mb(fromFile.kib), mb(cpRss.kib), `+${extra(fromFile.kib)} MiB`],
+      [`peak RSS MiB, ${mib} MiB through a pipe`, mb(pipeKiB), "-", `+${extra(pipeKiB)} MiB`],
+      ["bad runs (exit != 0 or wrong size)", String((bad.get("aw-stream") ?? 0) + (bad.get("aw-pipe") ?? 0)), String(bad.get("cp-stream") ?? 0), "-"],
+    ],
+    notes: ["SPEC §3: streaming keeps extra resident memory under 64 MiB (stated for 1 GiB)."],
+  };
+  return [smallSection, streamSection];
+}
