@@ -73,3 +73,31 @@ describe("parseArgs", () => {
     expect(wantsHelp(["f", "--", "ls", "--help"])).toBe(false);
   });
 });
+
+describe("parseArgs fast path agrees with yargs-parser", () => {
+  // The fast path handles plain long options; adding a short option forces the yargs-parser path.
+  const cases: string[][] = [
+    ["f"],
+    ["--mode", "0644", "f"],
+    ["--mode=0644", "f"],
+    ["--param", "a=1", "--param=b=2", "f"],
+    ["--backup", "f"],
+    ["--backup=.bak", "f"],
+    ["--retries", "3", "--format", "csv", "--no-fsync", "f"],
+  ];
+  for (const argv of cases) {
+    test(argv.join(" "), () => {
+      const fast = parseArgs(table, argv);
+      const slow = parseArgs(table, [...argv, "-q"]);
+      delete slow.opts.quiet;
+      expect(fast.opts).toEqual(slow.opts);
+      expect(fast.positionals).toEqual(slow.positionals);
+    });
+  }
+  test("errors are the same on both paths", () => {
+    expect(usageError(["--mode", "1", "--mode", "2", "f"]).message).toContain("more than once");
+    expect(usageError(["--retries", "x", "f"]).message).toContain('"x"');
+    expect(usageError(["--format", "xml", "f"]).message).toContain("tsv, csv");
+    expect(usageError(["--bogus", "f"]).message).toContain("--bogus");
+  });
+});
