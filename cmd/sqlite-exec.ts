@@ -3,7 +3,6 @@
  * backoff + jitter while the database is busy (SPEC §5). This file is the thin
  * shell around lib/sqlite: option table, one lib call per mode, output.
  */
-import { writeSync } from "node:fs";
 import { runMain, reportError } from "./_shared/main";
 import { stderr, stdout } from "./_shared/io";
 import { parseArgs, type CommandTable, type ParsedArgs } from "../lib/cli/options";
@@ -84,6 +83,7 @@ function softRequested(argv: readonly string[]): boolean {
 
 function writeBytes(b: Uint8Array): void {
   stdout.flush();
+  const { writeSync } = require("node:fs") as typeof import("node:fs");
   let off = 0;
   while (off < b.length) off += writeSync(1, b, off, b.length - off);
 }
@@ -124,7 +124,7 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
   };
   validateOpenOptions(open);
   const bindings = parseBindings(opts.param as string[] | undefined, opts.arg as string[] | undefined);
-  const runOpts: RunOptions = { policy, busyTimeoutMs, open };
+  const runOpts: RunOptions = { policy, busyTimeoutMs, open, countChanges: !!opts.changes };
   const nullText = String(opts.null ?? "");
   let code: number = EXIT.OK;
   let stats = { attempts: 0, waitedMs: 0 };

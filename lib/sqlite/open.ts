@@ -30,7 +30,6 @@
  * transaction is rolled back when the connection closes or the process dies).
  */
 import { Database } from "bun:sqlite";
-import { statSync } from "node:fs";
 import { CantCreateError, NoInputError, UsageError, fromErrno, HardshellError } from "../core/errors";
 import { registerCleanup } from "../core/signals";
 import { toHardshellError } from "./errors";
@@ -94,40 +93,14 @@ export interface Connection {
 /** Open (never create unless asked). Throws hardshell error values. */
 export function openDatabase(o: OpenOptions): Connection {
   const { path } = o;
-  if (!isMemory(path)) {
-    let exists = true;
-    try {
-      const st = statSync(path);
-      if (st.isDirectory()) throw new CantCreateError({ what: "database path is a directory", subject: path });
-    } catch (err) {
-      if (err instanceof HardshellError) throw err;
-      const code = (err as { code?: string }).code;
-      if (code === "ENOENT" || code === "ENOTDIR") exists = false;
-      else throw fromErrno(err, { what: "cannot open database", subject: path });
-    }
-    if (!exists && !o.create) {
-      throw new NoInputError({ what: "database does not exist", subject: path, hint: "check the path, or pass --create to make a new one" });
-    }
-  }
   let db: Database;
   try {
+    // No stat() first: node:fs costs ~0.7 ms of start-up; the no-CREATE open flag already refuses a missing file.
     db = o.readOnly
       ? new Database(path, { readonly: true, safeIntegers: true })
       : new Database(path, { readwrite: true, create: !!o.create, safeIntegers: true });
   } catch (err) {
-    const e = err as { errno?: number };
-    if (typeof e.errno === "number" && (e.errno & 0xff) === 14) {
-      // SQLITE_CANTOPEN: find out why from the file system.
-      try {
-        statSync(path);
-      } catch (serr) {
-        const code = (serr as { code?: string }).code;
-        if (code === "ENOENT" && o.create) throw new CantCreateError({ what: "cannot create database", subject: path, hint: "does its directory exist?", cause: err });
-        if (code === "ENOENT") throw new NoInputError({ what: "database does not exist", subject: path, cause: err });
-        throw fromErrno(serr, { what: "cannot open database", subject: path });
-      }
-    }
-    throw toHardshellError(err, { where: `opening ${path}` });
+    throw diagnoseOpenFailure(o, err);
   }
   const unregister = registerCleanup(() => rollbackAndClose(db));
   return {
@@ -139,6 +112,25 @@ export function openDatabase(o: OpenOptions): Connection {
       rollbackAndClose(db);
     },
   };
+}
+
+/** Why did the open fail? Asked of the file system only on this error path. */
+function diagnoseOpenFailure(o: OpenOptions, err: unknown): HardshellError {
+  const { statSync } = require("node:fs") as typeof import("node:fs");
+  const { path } = o;
+  if (!isMemory(path)) {
+    try {
+      if (statSync(path).isDirectory()) return new CantCreateError({ what: "database path is a directory", subject: path, cause: err });
+    } catch (serr) {
+      const code = (serr as { code?: string }).code;
+      if ((code === "ENOENT" || code === "ENOTDIR") && !o.create) {
+        return new NoInputError({ what: "database does not exist", subject: path, hint: "check the path, or pass --create to make a new one", cause: err });
+      }
+      if (code === "ENOENT" || code === "ENOTDIR") return new CantCreateError({ what: "cannot create database", subject: path, hint: "does its directory exist?", cause: err });
+      return fromErrno(serr, { what: "cannot open database", subject: path });
+    }
+  }
+  return toHardshellError(err, { where: `opening ${path}` });
 }
 
 function rollbackAndClose(db: Database): void {

@@ -19,7 +19,6 @@
  * `bindStatement()` per --each row) before the transaction, so every retry binds
  * exactly the same values.
  */
-import { readFileSync } from "node:fs";
 import { UsageError, fromErrno } from "../core/errors";
 import type { ParamRef, SqlStatement } from "./split";
 
@@ -72,6 +71,8 @@ export function parseParam(spec: string): [string, SqlValue] {
       if (!value.startsWith("@")) throw bad(spec, "use NAME:blob=@PATH");
       const path = value.slice(1);
       try {
+        // node:fs only when a blob is asked for (it costs start-up time, SPEC §2.5).
+        const { readFileSync } = require("node:fs") as typeof import("node:fs");
         return [name, new Uint8Array(readFileSync(path))];
       } catch (err) {
         throw fromErrno(err, { what: "cannot read blob file", subject: path });

@@ -75,6 +75,8 @@ export interface RunOptions {
   failNote?: string;
   /** Inspect the rows of an attempt before it counts as done; throw a busy error to retry (wal_checkpoint busy=1). */
   verify?: (sets: ResultSet[]) => void;
+  /** Count changed rows (costs two extra queries; only --changes needs it). */
+  countChanges?: boolean;
   /** Run before every attempt (e.g. remove a half-written backup file). */
   beforeAttempt?: () => void;
 }
@@ -269,9 +271,9 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
         }
         configure(conn, opts.open);
         opts.beforeAttempt?.();
-        before = totalChanges(conn);
+        if (opts.countChanges) before = totalChanges(conn);
         const sets = asWritten ? await attemptAsWritten(conn, plan, opts, progress) : await attemptWrapped(conn, plan, opts);
-        changes = totalChanges(conn) - before;
+        if (opts.countChanges) changes = totalChanges(conn) - before;
         opts.verify?.(sets);
         return sets;
       },
