@@ -1,0 +1,116 @@
+/**
+ * atomic-write: replace a file all-or-nothing (SPEC §3). Thin: the option
+ * table, argument checks, one call to lib/atomic/replace.ts, the outcome.
+ */
+import { runMain } from "./_shared/main";
+import { printError, stdout } from "./_shared/io";
+import type { CommandTable, ParsedArgs } from "../lib/cli/options";
+import { AnswerNo, UsageError } from "../lib/core/errors";
+import { parseDuration } from "../lib/core/duration";
+import { replaceAtomically, type Content } from "../lib/atomic/replace";
+
+const PROGRAM = "atomic-write";
+
+const table: CommandTable = {
+  command: PROGRAM,
+  usage: [
+    "$0 [options] FILE                      new content from stdin",
+    "$0 [options] FILE -- CMD [ARG...]      new content = CMD's stdout, committed only if CMD exits 0",
+    "$0 [options] --edit FILE -- CMD ...    old content on CMD's stdin, CMD's stdout is the new content (locked)",
+    "$0 [options] --append FILE             new content = old content + stdin (locked)",
+  ],
+  description:
+    "Replace FILE all-or-nothing: a reader sees the whole old or the whole new content, never a part. " +
+    "The new content goes to a temp file in FILE's directory, is fsynced, renamed over FILE, and the directory is fsynced. " +
+    "On any failure FILE is left unchanged and no temp file remains. Prefer `-- CMD` for producers that can fail: " +
+    "stdin cannot tell a finished producer from one that died.",
+  examples: [
+    ["$0 /etc/app.conf -- render-config --env prod", "write the config only if render-config succeeds"],
+    ["$0 --edit counter -- sh -c 'read n; echo $((n+1))'", "increment a counter; concurrent editors never lose an update"],
+    ["date | $0 --append --no-fsync log.txt", "append a line under the file lock"],
+    ["h=$($0 --print-hash state.json < new.json)", "write and remember the content hash for a later --if-unchanged"],
+  ],
+  options: {
+    edit: { type: "boolean", describe: "Pipe FILE's old content into CMD; CMD's stdout becomes the new content (takes the lock)" },
+    append: { type: "boolean", describe: "New content is the old content followed by stdin (takes the lock)" },
+    mode: { type: "string", describe: "Mode of the file, octal (e.g. 0644); default: keep the old mode, or 0666 & ~umask" },
+    mkdir: { type: "boolean", describe: "Create FILE's missing parent directories" },
+    "no-fsync": { type: "boolean", describe: "Skip both fsyncs: still atomic for readers, not durable across a crash" },
+    backup: { type: "string", optionalValue: true, describe: "Keep the old version as FILE~ (or FILE+SUFFIX with --backup=SUFFIX)" },
+    "if-unchanged": { type: "string", describe: "Replace only if the current content has this sha256 (else exit 1); takes the lock" },
+    "if-absent": { type: "boolean", describe: "Create FILE only if it does not exist (race-free; else exit 1)" },
+    lock: { type: "boolean", describe: "Hold FILE.lock (proper-lockfile compatible) while writing" },
+    "lock-timeout": { type: "string", default: "30s", describe: "Give up waiting for the lock after this long (exit 75)" },
+    "print-hash": { type: "boolean", describe: "Print the new content's sha256 on stdout" },
+    "no-empty": { type: "boolean", describe: "Refuse to replace FILE with empty content (exit 1)" },
+    quiet: { type: "boolean", alias: "q", describe: "Print nothing but errors" },
+  },
+  maxPositionals: 1,
+  passThrough: true,
+  epilog:
+    "Exit codes: 0 written; 1 precondition not met (--if-unchanged, --if-absent, --no-empty), nothing written; " +
+    "64 usage; 73 FILE is a directory/FIFO/socket/device or its directory is missing; 74 I/O error; " +
+    "75 lock timeout; 77 permission denied; 128+N killed by signal N; with -- CMD, CMD's own non-zero exit code.",
+};
+
+async function body({ opts, positionals, rest }: ParsedArgs): Promise<number> {
+  const file = positionals[0];
+  if (file === undefined || file === "") throw new UsageError({ what: "missing FILE", hint: `see ${PROGRAM} --help` });
+  const edit = opts.edit === true;
+  const append = opts.append === true;
+  const quiet = opts.quiet === true;
+  if (edit && append) throw new UsageError({ what: "--edit and --append cannot be combined" });
+  if (edit && (!rest || rest.length === 0)) throw new UsageError({ what: "--edit needs a command", hint: `${PROGRAM} --edit FILE -- CMD [ARG...]` });
+  if (rest !== undefined && rest.length === 0) throw new UsageError({ what: "missing command after --" });
+  if (append && rest) throw new UsageError({ what: "--append reads stdin; it takes no command" });
+  if (opts["if-absent"] && (opts["if-unchanged"] !== undefined || edit || append)) {
+    throw new UsageError({ what: "--if-absent cannot be combined with --if-unchanged, --edit or --append" });
+  }
+  let mode: number | undefined;
+  if (opts.mode !== undefined) {
+    const m = String(opts.mode);
+    if (!/^[0-7]{1,4}$/.test(m)) throw new UsageError({ what: "bad --mode", subject: JSON.stringify(m), hint: "use octal, e.g. 0644" });
+    mode = parseInt(m, 8);
+  }
+  const ifUnchanged = opts["if-unchanged"] as string | undefined;
+  if (ifUnchanged !== undefined && !/^[0-9a-fA-F]{64}$/.test(ifUnchanged)) {
+    throw new UsageError({ what: "bad --if-unchanged", subject: JSON.stringify(ifUnchanged), hint: "a sha256 in hex (64 characters), e.g. from --print-hash or sha256sum" });
+  }
+  const lockTimeoutMs = parseDuration(String(opts["lock-timeout"]), "lock-timeout");
+
+  const content: Content = edit
+    ? { kind: "edit", argv: rest! }
+    : rest
+      ? { kind: "command", argv: rest }
+      : { kind: append ? "append" : "stream", stream: Bun.stdin.stream() };
+
+  let res;
+  try {
+    res = await replaceAtomically(file, content, {
+      mode,
+      mkdir: opts.mkdir === true,
+      fsync: opts["no-fsync"] !== true,
+      backupSuffix: opts.backup as string | undefined,
+      ifUnchanged,
+      ifAbsent: opts["if-absent"] === true,
+      lock: opts.lock === true,
+      lockTimeoutMs,
+      noEmpty: opts["no-empty"] === true,
+      hash: opts["print-hash"] === true,
+      command: `${PROGRAM} ${file}`,
+    });
+  } catch (err) {
+    if (quiet && err instanceof AnswerNo) return err.exitCode;
+    throw err;
+  }
+  if (!quiet) for (const p of res.removedTemps) printError(`${PROGRAM}: removed a dead writer's temp file: ${p}`);
+  if (!res.committed) {
+    const code = res.childExitCode ?? 70;
+    if (!quiet) printError(`${PROGRAM}: command failed: ${rest?.[0]} (exit ${code}; ${file} left unchanged)`);
+    return code;
+  }
+  if (res.sha256) stdout.write(`${res.sha256}\n`);
+  return 0;
+}
+
+await runMain(PROGRAM, table, body);

@@ -1,0 +1,446 @@
+/**
+ * replaceAtomically: the whole of `atomic-write` (SPEC §3) as one library call.
+ *
+ * What a concurrent reader can observe: FILE whole-old or whole-new, never a
+ * partial or missing file (when it existed before). The new content is written
+ * to a temp file in FILE's own directory and renamed over FILE; rename(2) is
+ * atomic: "If newpath already exists, it will be atomically replaced, so that
+ * there is no point at which another process attempting to access newpath will
+ * find it missing" (rename(2), POSIX rename()).
+ *
+ * What a crash can observe: after we return (exit 0) and unless fsync is off,
+ * the data was fsync(2)ed BEFORE the rename and the directory fsync(2)ed AFTER
+ * it. Without the first, a crash can leave the renamed name pointing at a
+ * zero-length or partial file (the ext4 delayed-allocation data loss, LWN
+ * "ext4 and data loss", 2009; fsync(2)); without the second the rename itself
+ * may not survive ("calling fsync() does not necessarily ensure that the entry
+ * in the directory containing the file has also reached disk", fsync(2)).
+ * With `fsync: false` both are skipped: still atomic for readers, not durable.
+ *
+ * On any failure before the commit (input error, CMD non-zero, disk full, a
+ * signal, a precondition) FILE is untouched and the temp file is removed; a
+ * SIGKILL leaves a temp file named after our pid, which the next run removes
+ * (temp.ts). The commit decision in stream mode comes only after pending
+ * signal handlers had an event-loop turn (lib/core/signals.ts
+ * checkpointSignals): the producer of a pipe that died of the same group-wide
+ * signal looks exactly like a finished one (EOF), SPEC §3.
+ *
+ * Calling sequence: resolve target (target.ts; refuses non-regular files
+ * without opening them) -> lock if asked (lib/core/lock.ts; implied by edit,
+ * append, ifUnchanged) -> sweep dead temps -> preconditions -> fill temp ->
+ * fsync -> checkpoint signals -> mode/owner -> backup -> rename (or link(2)
+ * for ifAbsent, which fails EEXIST instead of replacing) -> fsync dir -> unlock.
+ *
+ * Assumptions: POSIX rename(2)/link(2) semantics on one local file system.
+ * NFS: rename is atomic on the server, but close-to-open caching means
+ * readers on other clients may see the old file for a while, and pid-based
+ * temp/lock sweeping only sees this host. Out of scope: preserving ACLs,
+ * xattrs and SELinux labels of the old file; hard links to the old file keep
+ * the old content (a rename makes a new inode, by design).
+ * Never prints, never exits: errors are values (lib/core/errors.ts).
+ */
+import {
+  closeSync,
+  constants as fsc,
+  copyFileSync,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { constants as osc } from "node:os";
+import { basename, join } from "node:path";
+import { AnswerNo, CantCreateError, errnoOf, fromErrno, IoError, UnavailableError } from "../core/errors";
+import { holdLock, lockPathFor, type HeldLock } from "../core/lock";
+import { checkpointSignals, onSignal, registerCleanup } from "../core/signals";
+import { fileKind, fsyncDir, resolveTarget } from "./target";
+import { createTemp, sweepDeadTemps, tempName, type TempFile } from "./temp";
+
+/** Where the new content comes from. */
+export type Content =
+  /** stdin mode: the stream's bytes, as they are. */
+  | { kind: "stream"; stream: AsyncIterable<Uint8Array> }
+  /** `-- CMD`: CMD's stdout, committed only if CMD exits 0. */
+  | { kind: "command"; argv: string[] }
+  /** `--edit FILE -- CMD`: old content on CMD's stdin, CMD's stdout is the new content. */
+  | { kind: "edit"; argv: string[] }
+  /** `--append`: old content followed by the stream. */
+  | { kind: "append"; stream: AsyncIterable<Uint8Array> };
+
+export interface ReplaceOptions {
+  /** Mode of the result (overrides the kept/default mode). */
+  mode?: number;
+  mkdir?: boolean;
+  /** fsync data before and directory after the rename. Default true. */
+  fsync?: boolean;
+  /** Keep the old version as FILE+suffix (e.g. "~"). */
+  backupSuffix?: string;
+  /** Replace only if the current content hashes to this sha256 (hex). */
+  ifUnchanged?: string;
+  /** Create only if FILE does not exist. */
+  ifAbsent?: boolean;
+  /** Hold FILE.lock while writing (implied by edit, append, ifUnchanged). */
+  lock?: boolean;
+  lockTimeoutMs?: number;
+  lockStaleMs?: number;
+  /** Refuse empty new content (AnswerNo). */
+  noEmpty?: boolean;
+  /** Compute the sha256 of the new content. */
+  hash?: boolean;
+  /** Recorded in the lock owner file. */
+  command?: string;
+}
+
+export interface ReplaceResult {
+  committed: boolean;
+  /** Exit code of CMD (command/edit modes); the commit happened only if 0. */
+  childExitCode?: number;
+  /** The file actually replaced (symlinks followed). */
+  target: string;
+  bytes: number;
+  sha256?: string;
+  backup?: string;
+  /** Debris of dead writers removed on the way. */
+  removedTemps: string[];
+}
+
+const CHUNK = 1 << 20;
+export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
+
+function writeAll(fd: number, buf: Uint8Array, subject: string): void {
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(fd, buf, off, buf.length - off);
+    } catch (err) {
+      throw fromErrno(err, { what: "cannot write temp file", subject, hint: errnoOf(err) === "ENOSPC" ? "file system full; FILE left unchanged" : undefined });
+    }
+  }
+}
+
+/** Open an existing regular file for reading without ever blocking on a FIFO swapped in meanwhile. */
+function openRegularForRead(path: string): number {
+  let fd: number;
+  try {
+    fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK | (fsc.O_NOFOLLOW ?? 0));
+  } catch (err) {
+    throw fromErrno(err, { what: "cannot read current content", subject: path });
+  }
+  const st = fstatSync(fd);
+  if (!st.isFile()) {
+    closeSync(fd);
+    throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: path });
+  }
+  return fd;
+}
+
+/** Copy a readable fd into another, feeding the hasher; returns bytes copied. */
+function copyFd(from: number, to: number, hasher: Bun.CryptoHasher | undefined, subject: string): number {
+  const buf = Buffer.allocUnsafe(CHUNK);
+  let total = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(from, buf, 0, CHUNK, null);
+    } catch (err) {
+      throw fromErrno(err, { what: "cannot read", subject });
+    }
+    if (n === 0) return total;
+    const chunk = buf.subarray(0, n);
+    hasher?.update(chunk);
+    if (to >= 0) writeAll(to, chunk, subject);
+    total += n;
+  }
+}
+
+/** sha256 (hex) of a regular file's content, read in chunks. */
+export function sha256File(path: string): string {
+  const fd = openRegularForRead(path);
+  try {
+    const h = new Bun.CryptoHasher("sha256");
+    copyFd(fd, -1, h, path);
+    return h.digest("hex");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** sha256 (hex) of bytes, for callers and tests. */
+export function sha256Hex(data: Uint8Array | string): string {
+  return new Bun.CryptoHasher("sha256").update(data).digest("hex");
+}
+
+function signalExit(signalCode: string | null | undefined): number | undefined {
+  if (!signalCode) return undefined;
+  const n = (osc.signals as Record<string, number>)[signalCode];
+  return n === undefined ? undefined : 128 + n;
+}
+
+/** Run CMD with stdout on the temp file; resolves with its exit code (128+N when killed). */
+async function runChild(argv: string[], stdin: number | "inherit", stdoutFd: number): Promise<number> {
+  let child: Bun.Subprocess;
+  try {
+    child = Bun.spawn(argv, { stdin, stdout: stdoutFd, stderr: "inherit" });
+  } catch (err) {
+    const code = errnoOf(err);
+    if (code === "ENOENT") throw new UnavailableError({ what: "command not found", subject: argv[0], hint: "FILE left unchanged" });
+    if (code === "EACCES") throw new UnavailableError({ what: "command not executable", subject: argv[0], hint: "FILE left unchanged" });
+    throw fromErrno(err, { what: "cannot run command", subject: argv[0] });
+  }
+  // Forward the polite signals to the child; our own handler then cleans up and exits 128+N.
+  const off = onSignal((sig) => {
+    try {
+      child.kill(sig);
+    } catch {
+      /* already gone */
+    }
+  });
+  try {
+    const code = await child.exited;
+    return signalExit(child.signalCode) ?? code;
+  } finally {
+    off();
+  }
+}
+
+export async function replaceAtomically(file: string, content: Content, opts: ReplaceOptions = {}): Promise<ReplaceResult> {
+  const fsync = opts.fsync !== false;
+  const t = resolveTarget(file, { mkdir: opts.mkdir });
+  const base = basename(t.target);
+  const result: ReplaceResult = { committed: false, target: t.target, bytes: 0, removedTemps: [] };
+
+  if (opts.ifAbsent && t.stat) throw new AnswerNo({ what: "file already exists", subject: t.path, hint: "--if-absent: left unchanged" });
+
+  let lock: HeldLock | undefined;
+  const wantLock = opts.lock || opts.ifUnchanged !== undefined || content.kind === "edit" || content.kind === "append";
+  let temp: TempFile | undefined;
+  let unregisterTemp: (() => void) | undefined;
+  const dropTemp = () => {
+    if (!temp) return;
+    const { fd, path } = temp;
+    temp = undefined;
+    try {
+      closeSync(fd);
+    } catch {
+      /* closed already */
+    }
+    try {
+      unlinkSync(path);
+    } catch {
+      /* gone already */
+    }
+  };
+  try {
+    if (wantLock) {
+      lock = await holdLock(lockPathFor(t.target), {
+        timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+        staleMs: opts.lockStaleMs,
+        command: opts.command ?? "atomic-write",
+      });
+    }
+    result.removedTemps = sweepDeadTemps(t.dir, base);
+
+    // Current state, re-read under the lock.
+    const current = currentStat(t.target);
+    if (opts.ifAbsent && current) throw new AnswerNo({ what: "file already exists", subject: t.path, hint: "--if-absent: left unchanged" });
+    if (opts.ifUnchanged !== undefined) {
+      const want = opts.ifUnchanged.toLowerCase();
+      const have = current ? sha256File(t.target) : undefined;
+      if (have !== want) {
+        throw new AnswerNo({
+          what: "content changed",
+          subject: t.path,
+          hint: have === undefined ? "--if-unchanged: file does not exist; left unchanged" : `--if-unchanged: sha256 is ${have}; left unchanged`,
+        });
+      }
+    }
+
+    temp = createTemp(t.dir, base);
+    unregisterTemp = registerCleanup(dropTemp);
+    const tempPath = temp.path;
+    const hasher = opts.hash ? new Bun.CryptoHasher("sha256") : undefined;
+
+    // Fill the temp file.
+    if (content.kind === "stream" || content.kind === "append") {
+      if (content.kind === "append" && current) {
+        const old = openRegularForRead(t.target);
+        try {
+          result.bytes += copyFd(old, temp.fd, hasher, t.target);
+        } finally {
+          closeSync(old);
+        }
+      }
+      try {
+        for await (const chunk of content.stream) {
+          hasher?.update(chunk);
+          writeAll(temp.fd, chunk, tempPath);
+          result.bytes += chunk.length;
+        }
+      } catch (err) {
+        if (err instanceof IoError || (err as { exitCode?: number }).exitCode !== undefined) throw err;
+        throw fromErrno(err, { what: "cannot read input", subject: "stdin", hint: "FILE left unchanged" });
+      }
+    } else {
+      let stdin: number | "inherit" = "inherit";
+      let oldFd: number | undefined;
+      if (content.kind === "edit") {
+        oldFd = current ? openRegularForRead(t.target) : openSync("/dev/null", "r");
+        stdin = oldFd;
+      }
+      let code: number;
+      try {
+        code = await runChild(content.argv, stdin, temp.fd);
+      } finally {
+        if (oldFd !== undefined) closeSync(oldFd);
+      }
+      result.childExitCode = code;
+      if (code !== 0) {
+        dropTemp();
+        return result;
+      }
+      result.bytes = fstatSync(temp.fd).size;
+      if (hasher) {
+        const rd = openSync(tempPath, "r");
+        try {
+          copyFd(rd, -1, hasher, tempPath);
+        } finally {
+          closeSync(rd);
+        }
+      }
+    }
+
+    if (opts.noEmpty && result.bytes === 0) {
+      throw new AnswerNo({ what: "refusing to replace with empty content", subject: t.path, hint: "--no-empty: left unchanged" });
+    }
+    if (fsync) {
+      try {
+        fsyncSync(temp.fd);
+      } catch (err) {
+        throw fromErrno(err, { what: "cannot fsync temp file", subject: tempPath });
+      }
+    }
+    // The commit decision: pending signal handlers get their turn first (SPEC §3).
+    await checkpointSignals();
+
+    // From here to the rename everything is synchronous: no signal handler can run in between.
+    const now = currentStat(t.target);
+    if (opts.ifAbsent && now) throw new AnswerNo({ what: "file already exists", subject: t.path, hint: "--if-absent: left unchanged" });
+    applyMetadata(temp.fd, now, opts.mode);
+    closeSync(temp.fd);
+    const committedTemp = temp;
+    temp = { path: committedTemp.path, fd: -1 };
+    if (lock?.compromised) throw new IoError({ what: "lock was lost while writing", subject: lock.lockPath, hint: "FILE left unchanged" });
+    if (opts.backupSuffix !== undefined && now) result.backup = makeBackup(t.target, t.dir, base, opts.backupSuffix);
+
+    if (opts.ifAbsent) {
+      try {
+        linkSync(tempPath, t.target); // fails EEXIST instead of replacing: race-free create
+      } catch (err) {
+        if (errnoOf(err) === "EEXIST") throw new AnswerNo({ what: "file already exists", subject: t.path, hint: "--if-absent: left unchanged" });
+        throw fromErrno(err, { what: "cannot create", subject: t.target });
+      }
+      try {
+        unlinkSync(tempPath);
+      } catch {
+        /* the new file is in place; a leftover link is removed by a later sweep */
+      }
+    } else {
+      try {
+        renameSync(tempPath, t.target);
+      } catch (err) {
+        throw fromErrno(err, { what: "cannot rename temp file over", subject: t.target });
+      }
+    }
+    temp = undefined;
+    unregisterTemp();
+    result.committed = true;
+    if (fsync) {
+      try {
+        fsyncDir(t.dir);
+      } catch (err) {
+        throw fromErrno(err, { what: "cannot fsync directory (the new content is in place but may not survive a crash)", subject: t.dir });
+      }
+    }
+    if (hasher) result.sha256 = hasher.digest("hex");
+    return result;
+  } finally {
+    if (temp) {
+      if (temp.fd === -1) {
+        try {
+          unlinkSync(temp.path);
+        } catch {
+          /* gone */
+        }
+        temp = undefined;
+      } else dropTemp();
+    }
+    unregisterTemp?.();
+    lock?.release();
+  }
+}
+
+function currentStat(path: string) {
+  try {
+    const st = lstatSync(path);
+    if (!st.isFile()) throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: path });
+    return st;
+  } catch (err) {
+    if (errnoOf(err) === "ENOENT") return undefined;
+    if (err instanceof CantCreateError) throw err;
+    throw fromErrno(err, { what: "cannot examine", subject: path });
+  }
+}
+
+/** Give the temp file the old file's owner/group (when permitted) and mode, or 0666&~umask, or `mode`. */
+function applyMetadata(fd: number, old: ReturnType<typeof currentStat>, mode: number | undefined): void {
+  if (old) {
+    const st = fstatSync(fd);
+    if (st.uid !== old.uid || st.gid !== old.gid) {
+      try {
+        fchownSync(fd, old.uid, old.gid);
+      } catch {
+        try {
+          fchownSync(fd, -1, old.gid); // not permitted to give it away: keep at least the group if we may
+        } catch {
+          /* owner/group are kept "when permitted" (SPEC §3) */
+        }
+      }
+    }
+  }
+  // After chown: chown clears setuid/setgid bits.
+  const finalMode = mode ?? (old ? old.mode & 0o7777 : 0o666 & ~process.umask());
+  try {
+    fchmodSync(fd, finalMode);
+  } catch (err) {
+    throw fromErrno(err, { what: "cannot set mode of temp file", subject: `${finalMode.toString(8)}` });
+  }
+}
+
+/** Keep the old version as target+suffix: a hard link to the old inode (or a copy), put in place by rename. */
+function makeBackup(target: string, dir: string, base: string, suffix: string): string {
+  const backup = target + (suffix === "" ? "~" : suffix);
+  const tmp = join(dir, tempName(base));
+  try {
+    try {
+      linkSync(target, tmp);
+    } catch {
+      copyFileSync(target, tmp, fsc.COPYFILE_EXCL);
+    }
+    renameSync(tmp, backup);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* nothing made */
+    }
+    throw fromErrno(err, { what: "cannot make backup", subject: backup, hint: "FILE left unchanged" });
+  }
+  return backup;
+}

@@ -1,0 +1,101 @@
+/**
+ * Temp files of atomic-write: where they live, what they are called, how a
+ * later run recognises the debris of a SIGKILLed writer.
+ *
+ * Contract:
+ * - The temp file lives in the target's own directory, so the final rename(2)
+ *   never crosses a file system (rename(2): EXDEV) and is atomic.
+ * - It is created with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: never an existing
+ *   file, never through a planted symlink, unreadable to others until the
+ *   commit gives it its final mode.
+ * - Its name is `.<FILE>.hardshell-<pid>-<random>.tmp`: hidden, tied to FILE,
+ *   and the writer's pid can be read back from it. `sweepDeadTemps` removes
+ *   those of FILE whose pid is `dead` on this host (lib/core/proc.ts); a pid that
+ *   is running or `unknown` keeps its file — a slow writer is never robbed.
+ *   Caveat: on a directory shared between hosts (NFS) a pid is only meaningful
+ *   on the host that wrote it; there the sweep may leave debris, never remove
+ *   a live writer's file unless a dead local pid happens to match.
+ * - Very long names are shortened (the name keeps FILE's first characters, at most 180 bytes), so a
+ *   255-byte FILE name still gets a temp name within NAME_MAX.
+ */
+import { constants as fsc, openSync, readdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { errnoOf, fromErrno } from "../core/errors";
+import { pidLiveness } from "../core/proc";
+
+const MAX_BASE = 180;
+const MARK = ".hardshell-";
+
+function shortBase(base: string): string {
+  if (Buffer.byteLength(base) <= MAX_BASE) return base;
+  let out = "";
+  for (const ch of base) {
+    if (Buffer.byteLength(out + ch) > MAX_BASE) break;
+    out += ch;
+  }
+  return out;
+}
+
+function randomTag(): string {
+  return Math.floor(Math.random() * 0x1_0000_0000)
+    .toString(16)
+    .padStart(8, "0");
+}
+
+/** Temp name for `base` written by `pid`. */
+export function tempName(base: string, pid: number = process.pid, tag: string = randomTag()): string {
+  return `.${shortBase(base)}${MARK}${pid}-${tag}.tmp`;
+}
+
+/** The writer pid encoded in a temp name of `base`, or undefined if `name` is not one. */
+export function tempOwnerPid(base: string, name: string): number | undefined {
+  const prefix = `.${shortBase(base)}${MARK}`;
+  if (!name.startsWith(prefix) || !name.endsWith(".tmp")) return undefined;
+  const m = /^(\d+)-[0-9a-f]{8}\.tmp$/.exec(name.slice(prefix.length));
+  if (!m) return undefined;
+  const pid = Number(m[1]);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+export interface TempFile {
+  path: string;
+  fd: number;
+}
+
+/** Create a fresh temp file for `base` in `dir`, exclusively, mode 0600. */
+export function createTemp(dir: string, base: string): TempFile {
+  for (let i = 0; ; i++) {
+    const path = join(dir, tempName(base));
+    try {
+      const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0), 0o600);
+      return { path, fd };
+    } catch (err) {
+      if (errnoOf(err) === "EEXIST" && i < 16) continue; // a name clash with a debris file: pick another
+      throw fromErrno(err, { what: "cannot create temp file", subject: path });
+    }
+  }
+}
+
+/** Remove temp files of `base` in `dir` whose writer is dead. Returns the removed paths. */
+export function sweepDeadTemps(dir: string, base: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = tempOwnerPid(base, name);
+    if (pid === undefined || pid === process.pid) continue;
+    if (pidLiveness(pid) !== "dead") continue;
+    const p = join(dir, name);
+    try {
+      unlinkSync(p);
+      removed.push(p);
+    } catch {
+      /* gone already, or not ours to remove: leave it */
+    }
+  }
+  return removed;
+}
