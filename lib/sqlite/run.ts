@@ -89,6 +89,8 @@ export interface RunOutcome {
   waitedMs: number;
   elapsedMs: number;
   mode: "wrapped" | "as-written";
+  /** How the (last) wrapped attempt began: "BEGIN IMMEDIATE" when the script writes. */
+  began?: "BEGIN" | "BEGIN IMMEDIATE";
 }
 
 const CONTROL_WORDS = new Set(["BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM", "ATTACH", "DETACH"]);
@@ -142,7 +144,7 @@ function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[
 }
 
 /** One attempt in wrapped mode: BEGIN [IMMEDIATE] ... COMMIT. */
-async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions): Promise<ResultSet[]> {
+async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, info: { began?: RunOutcome["began"] }): Promise<ResultSet[]> {
   const db = conn.db;
   const prepared: (Statement | undefined)[] = [];
   let writes = false;
@@ -172,7 +174,8 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions): P
         writes = true;
       }
     }
-    db.run(writes ? "BEGIN IMMEDIATE" : "BEGIN");
+    info.began = writes ? "BEGIN IMMEDIATE" : "BEGIN";
+    db.run(info.began);
     const sets: ResultSet[] = [];
     for (const step of plan.steps) {
       try {
@@ -256,6 +259,7 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
 export async function runTransaction(conn: Connection, plan: Plan, opts: RunOptions): Promise<RunOutcome> {
   const asWritten = plan.statements.some(isControlStatement);
   const progress = { committed: undefined as string | undefined };
+  const info: { began?: RunOutcome["began"] } = {};
   const start = performance.now();
   let currentBusy = -1;
   let before = 0;
@@ -272,7 +276,7 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
         configure(conn, opts.open);
         opts.beforeAttempt?.();
         if (opts.countChanges) before = totalChanges(conn);
-        const sets = asWritten ? await attemptAsWritten(conn, plan, opts, progress) : await attemptWrapped(conn, plan, opts);
+        const sets = asWritten ? await attemptAsWritten(conn, plan, opts, progress) : await attemptWrapped(conn, plan, opts, info);
         if (opts.countChanges) changes = totalChanges(conn) - before;
         opts.verify?.(sets);
         return sets;
@@ -295,7 +299,7 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
         },
       },
     );
-    return { sets: r.value, changes, attempts: r.attempts, waitedMs: r.waitedMs, elapsedMs: performance.now() - start, mode: asWritten ? "as-written" : "wrapped" };
+    return { sets: r.value, changes, attempts: r.attempts, waitedMs: r.waitedMs, elapsedMs: performance.now() - start, mode: asWritten ? "as-written" : "wrapped", began: info.began };
   } catch (err) {
     if (err instanceof HardshellError) throw err;
     throw toHardshellError(err, { note: progress.committed ? `committed up to ${progress.committed}` : "nothing was committed" });

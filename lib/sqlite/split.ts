@@ -140,6 +140,22 @@ export function splitSql(text: string): SqlStatement[] {
       i = endc < 0 ? n : endc + 2;
       continue;
     }
+    if (c === 59) {
+      // ';' ends the statement, unless inside a CREATE TRIGGER body not yet at `; END ;`
+      if (b.inTrigger) {
+        const t = b.tail;
+        const endsTrigger = t.length >= 2 && t[t.length - 1] === "END" && t[t.length - 2] === ";";
+        if (!endsTrigger) {
+          pushToken(";");
+          i++;
+          continue;
+        }
+      }
+      finish(i);
+      i++;
+      b = newBuilder(i);
+      continue;
+    }
     sig(i);
     // quoted: 'str', "id", `id` (doubled quote escapes), [id] (no escape)
     if (c === 39 || c === 34 || c === 96) {
@@ -166,22 +182,6 @@ export function splitSql(text: string): SqlStatement[] {
       const k = text.indexOf("]", i + 1);
       i = k < 0 ? n : k + 1;
       pushToken("ID");
-      continue;
-    }
-    if (c === 59) {
-      // ';'
-      if (b.inTrigger) {
-        const t = b.tail;
-        const endsTrigger = t.length >= 2 && t[t.length - 1] === "END" && t[t.length - 2] === ";";
-        if (!endsTrigger) {
-          pushToken(";");
-          i++;
-          continue;
-        }
-      }
-      finish(i);
-      i++;
-      b = newBuilder(i);
       continue;
     }
     if (c === 63) {

@@ -1,0 +1,128 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { Database } from "bun:sqlite";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openDatabase, type Connection } from "../../../lib/sqlite/open";
+import { isControlStatement, runTransaction, scriptPlan, type RunOptions } from "../../../lib/sqlite/run";
+import { splitSql } from "../../../lib/sqlite/split";
+import { bindScript, parseBindings } from "../../../lib/sqlite/params";
+import { DataError, PermissionError, TempFailError } from "../../../lib/core/errors";
+import type { BackoffEnv } from "../../../lib/core/backoff";
+
+let dir = "";
+let conns: (Connection | Database)[] = [];
+afterEach(() => {
+  for (const c of conns) c.close();
+  conns = [];
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function setup(schema = "create table t(id integer primary key, v text not null)") {
+  dir = mkdtempSync(join(tmpdir(), "hs-run-"));
+  const path = join(dir, "a.db");
+  const init = new Database(path, { create: true });
+  init.run(schema);
+  init.close();
+  const conn = openDatabase({ path });
+  conns.push(conn);
+  const other = new Database(path);
+  conns.push(other);
+  return { path, conn, other };
+}
+
+const opts = (path: string, extra: Partial<RunOptions> = {}): RunOptions => ({
+  policy: { baseMs: 1, maxMs: 5, retries: 3, deadlineMs: 5_000 },
+  busyTimeoutMs: 0,
+  open: { path },
+  ...extra,
+});
+const plan = (sql: string, params: string[] = [], args: string[] = []) => {
+  const st = splitSql(sql);
+  return scriptPlan(st, bindScript(st, parseBindings(params, args)));
+};
+const count = (db: Database) => Number((db.query("select count(*) c from t").get() as { c: number }).c);
+
+describe("runTransaction", () => {
+  test("runs every statement and returns rows of each row-returning one", async () => {
+    const { path, conn } = setup();
+    const r = await runTransaction(conn, plan("insert into t(v) values(:v); insert into t(v) values(?); select v from t order by id", ["v=a"], ["b"]), opts(path, { countChanges: true }));
+    expect(r.sets).toEqual([{ columns: ["v"], rows: [["a"], ["b"]] }]);
+    expect(r.changes).toBe(2);
+    expect(r.attempts).toBe(1);
+    expect(r.mode).toBe("wrapped");
+  });
+  test("a failing statement rolls back the earlier ones: nothing is committed", async () => {
+    const { path, conn, other } = setup();
+    const err = await runTransaction(conn, plan("insert into t(v) values('a'); insert into t(v) values(null)"), opts(path)).catch((e) => e);
+    expect(err).toBeInstanceOf(DataError);
+    expect(err.message).toContain("statement 2, line 1");
+    expect(err.message).toContain("nothing was committed");
+    expect(count(other)).toBe(0);
+  });
+  test("a table created earlier in the same script can be used later", async () => {
+    const { path, conn, other } = setup();
+    await runTransaction(conn, plan("create table u(a); insert into u values(1); insert into t(v) select a from u"), opts(path));
+    expect(count(other)).toBe(1);
+  });
+  test("busy: retried with backoff, and the rows come back once", async () => {
+    const { path, conn, other } = setup();
+    other.run("begin immediate");
+    other.run("insert into t(v) values('holder')");
+    const slept: number[] = [];
+    const env: BackoffEnv = {
+      random: () => 0.5,
+      now: () => performance.now(),
+      sleep: async (ms) => {
+        slept.push(ms);
+        if (other.inTransaction) other.run("commit"); // the holder finishes while we back off
+      },
+    };
+    const r = await runTransaction(conn, plan("insert into t(v) values('me'); select v from t order by id"), opts(path, { env }));
+    expect(r.attempts).toBe(2);
+    expect(slept).toHaveLength(1);
+    expect(r.sets).toEqual([{ columns: ["v"], rows: [["holder"], ["me"]] }]);
+  });
+  test("busy past the budget is TempFailError with attempts, and nothing is committed", async () => {
+    const { path, conn, other } = setup();
+    other.run("begin exclusive");
+    const err = await runTransaction(conn, plan("insert into t(v) values('me')"), opts(path)).catch((e) => e);
+    expect(err).toBeInstanceOf(TempFailError);
+    expect(err.attempts).toBe(4);
+    other.run("rollback");
+    expect(count(other)).toBe(0);
+  });
+  test("a read-only script takes no write lock (plain BEGIN), a writing one does (BEGIN IMMEDIATE)", async () => {
+    const { path, conn, other } = setup();
+    other.run("begin immediate"); // RESERVED lock: readers may proceed, writers may not
+    const r = await runTransaction(conn, plan("select count(*) from t"), opts(path));
+    expect(r.sets[0]!.rows).toEqual([[0n]]);
+    expect(r.began).toBe("BEGIN");
+    // A read-then-write script must ask for the write lock up front, not find out at its first write.
+    const err = await runTransaction(conn, plan("select count(*) from t; update t set v = v"), opts(path, { policy: { baseMs: 1, maxMs: 1, retries: 0, deadlineMs: 1000 } })).catch((e) => e);
+    expect(err).toBeInstanceOf(TempFailError);
+    other.run("rollback");
+    const w = await runTransaction(conn, plan("select count(*) from t; update t set v = v"), opts(path));
+    expect(w.began).toBe("BEGIN IMMEDIATE");
+  });
+  test("--read-only refuses a write before running anything", async () => {
+    const { path } = setup();
+    const ro = openDatabase({ path, readOnly: true });
+    conns.push(ro);
+    const err = await runTransaction(ro, plan("insert into t(v) values('x')"), opts(path, { open: { path, readOnly: true } })).catch((e) => e);
+    expect(err).toBeInstanceOf(PermissionError);
+  });
+  test("a script with its own BEGIN/COMMIT or VACUUM runs as written", async () => {
+    const { path, conn, other } = setup();
+    const p = plan("begin; insert into t(v) values('a'); commit; vacuum");
+    expect(p.statements.map(isControlStatement)).toEqual([true, false, true, true]);
+    const r = await runTransaction(conn, p, opts(path));
+    expect(r.mode).toBe("as-written");
+    expect(count(other)).toBe(1);
+  });
+  test("as written: a transaction the script leaves open is rolled back, not committed", async () => {
+    const { path, conn, other } = setup();
+    await runTransaction(conn, plan("begin; insert into t(v) values('a')"), opts(path));
+    expect(count(other)).toBe(0);
+  });
+});
