@@ -204,7 +204,7 @@ async function runChild(argv: string[], stdin: number | "inherit", stdoutFd: num
   });
   try {
     const code = await child.exited;
-    return signalExit(child.signalCode) ?? code;
+    return signalExit(child.signalCode === null ? null : String(child.signalCode)) ?? code;
   } finally {
     off();
   }
