@@ -12,6 +12,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const ROOT = join(import.meta.dir, "..", "..");
+
+// Writing to the stdin of a writer we just killed raises EPIPE, sometimes asynchronously from
+// Bun's FileSink, outside any try. That is the point of the exercise, not an error of the runner.
+const isEpipe = (e: unknown) => (e as { code?: string } | null)?.code === "EPIPE";
+process.on("uncaughtException", (e) => {
+  if (isEpipe(e)) return;
+  process.stderr.write(`stress: runner error: ${(e as Error)?.stack ?? e}\n`);
+  process.exit(70);
+});
+process.on("unhandledRejection", (e) => {
+  if (isEpipe(e)) return;
+  process.stderr.write(`stress: runner error: ${(e as Error)?.stack ?? e}\n`);
+  process.exit(70);
+});
 export const DIST = join(ROOT, "dist");
 
 /** mulberry32: tiny, fast, good enough to drive test schedules; same seed, same sequence. */
