@@ -153,7 +153,8 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
       } else if (opts.checkpoint !== undefined) {
         const o = await m.checkpoint(conn, String(opts.checkpoint), runOpts);
         stats = o;
-        allSets = o.sets;
+        if (format === "json" || opts.raw) allSets = o.sets;
+        else printRows(o);
       } else {
         const o = await m.backup(conn, String(opts.backup), runOpts);
         stats = o;

@@ -1,0 +1,388 @@
+#!/usr/bin/env bats
+# Black-box tests of dist/sqlite-exec against real peers: the sqlite3 CLI,
+# python3's sqlite3 module and concurrent sqlite-exec processes.
+
+load test_helper
+bats_require_minimum_version 1.5.0
+
+SE="sqlite-exec"
+
+local_setup() {
+  DB="$T/a.db"
+  sqlite3 "$DB" "CREATE TABLE t(id INTEGER PRIMARY KEY, v TEXT NOT NULL)"
+}
+
+count() { sqlite3 "$DB" "SELECT count(*) FROM ${1:-t}"; }
+
+# ---------------------------------------------------------------- bad input
+
+@test "a missing database is exit 66 and nothing is created" {
+  run "$SE" "$T/typo.db" "SELECT 1"
+  assert_failure 66
+  assert_output --partial "database does not exist: $T/typo.db"
+  [ ! -e "$T/typo.db" ]
+  assert_equal "$(leftovers "$T" a.db)" ""
+}
+
+@test "--create makes a missing database" {
+  run "$SE" --create "$T/new.db" "CREATE TABLE x(a); INSERT INTO x VALUES (1)"
+  assert_success
+  assert_equal "$(sqlite3 "$T/new.db" 'SELECT a FROM x')" "1"
+}
+
+@test "bad SQL is exit 65 with a one-line error and nothing of the script committed" {
+  run --separate-stderr "$SE" "$DB" "INSERT INTO t(v) VALUES ('first'); INSERT INTO t(v) VALUSE ('oops')"
+  assert_failure 65
+  [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+  [[ "$stderr" == "sqlite-exec: SQL error: near \"VALUSE\": syntax error"* ]]
+  assert_equal "$(count)" "0"
+}
+
+@test "a constraint violation is exit 65 naming the statement, and earlier statements are rolled back" {
+  run --separate-stderr "$SE" "$DB" $'INSERT INTO t(v) VALUES (\'a\');\nINSERT INTO t(v) VALUES (NULL)'
+  assert_failure 65
+  [ "$(printf '%s\n' "$stderr" | wc -l)" -eq 1 ]
+  [[ "$stderr" == *"NOT NULL constraint failed: t.v [statement 2, line 2]"* ]]
+  [[ "$stderr" == *"nothing was committed"* ]]
+  assert_equal "$(count)" "0"
+}
+
+@test "a bad flag or a bad duration is exit 64" {
+  run "$SE" --no-such-flag "$DB" "SELECT 1"
+  assert_failure 64
+  run "$SE" --deadline 3x "$DB" "SELECT 1"
+  assert_failure 64
+  assert_output --partial '"3x"'
+  run "$SE" --busy-timeout soon "$DB" "SELECT 1"
+  assert_failure 64
+  run "$SE" --param "x:int=1.5" "$DB" "SELECT :x"
+  assert_failure 64
+  run "$SE" "$DB" "SELECT :missing"
+  assert_failure 64
+  assert_output --partial "no value for parameter: :missing"
+}
+
+@test "writes under --read-only are exit 77 and change nothing" {
+  run "$SE" --read-only "$DB" "INSERT INTO t(v) VALUES ('x')"
+  assert_failure 77
+  run "$SE" --read-only "$DB" "SELECT 1; DELETE FROM t"
+  assert_failure 77
+  assert_equal "$(count)" "0"
+  run "$SE" --read-only "$DB" "SELECT count(*) FROM t"
+  assert_success
+  assert_output "0"
+}
+
+# ---------------------------------------------------------------- values
+
+@test "values with quotes, '); DROP TABLE and newlines round-trip exactly and are never spliced" {
+  nasty=$'it\'s "quoted"\n\'); DROP TABLE t; --\ttab\\back'
+  run "$SE" "$DB" "INSERT INTO t(v) VALUES (:v); INSERT INTO t(v) VALUES (?)" --param "v=$nasty" --arg "$nasty"
+  assert_success
+  assert_equal "$(count)" "2"
+  run "$SE" --raw "$DB" "SELECT v FROM t WHERE id = 1"
+  assert_equal "$output" "$nasty"
+  # and what sqlite3 itself reads back is byte-identical
+  assert_equal "$(sqlite3 "$DB" "SELECT count(*) FROM t WHERE v = CAST(x'$(printf '%s' "$nasty" | od -An -tx1 | tr -d ' \n')' AS TEXT)")" "2"
+}
+
+@test "typed parameters bind as integer, real, null and blob" {
+  printf '\000\377\n' >"$T/blob"
+  run "$SE" "$DB" "SELECT typeof(:i), :i + 1, typeof(:r), typeof(:n), typeof(:b), hex(:b), typeof(:s)" \
+    --param i:int=9007199254740993 --param r:real=1.5 --param n:null --param "b:blob=@$T/blob" --param s=42
+  assert_success
+  assert_output $'integer\t9007199254740994\treal\tnull\tblob\t00FF0A\ttext'
+}
+
+# ---------------------------------------------------------------- output
+
+@test "tsv escapes tab, newline, CR and backslash; --header and --null" {
+  "$SE" "$DB" "INSERT INTO t(v) VALUES (:v)" --param $'v=a\tb\nc\\d'
+  run "$SE" --header --null NULL "$DB" "SELECT v, NULL AS n FROM t"
+  assert_success
+  assert_output $'v\tn\na\\tb\\nc\\\\d\tNULL'
+}
+
+@test "csv, json, jsonl and table formats" {
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('x,\"y\"'), ('plain')"
+  run "$SE" --format csv --header "$DB" "SELECT id, v FROM t"
+  assert_output $'id,v\n1,"x,""y"""\n2,plain'
+  run "$SE" --json "$DB" "SELECT id, v FROM t"
+  assert_equal "$(printf '%s' "$output" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["v"])')" 'x,"y"'
+  run "$SE" --format jsonl "$DB" "SELECT id FROM t"
+  assert_output $'{"id":1}\n{"id":2}'
+  run "$SE" --format table "$DB" "SELECT id FROM t"
+  assert_line --index 1 "| id |"
+}
+
+@test "--raw prints the first value unescaped, --changes the rows changed" {
+  run "$SE" --changes "$DB" "INSERT INTO t(v) VALUES ('a'), ('b'), ('c'); UPDATE t SET v = v || '!' WHERE v <> 'a'"
+  assert_output "5"
+  n=$("$SE" --raw "$DB" "SELECT count(*) FROM t")
+  [ "$n" = "3" ]
+}
+
+@test "SQL comes from stdin, from '-' and from --file" {
+  echo "INSERT INTO t(v) VALUES ('stdin');" | "$SE" "$DB"
+  echo "INSERT INTO t(v) VALUES ('dash');" | "$SE" "$DB" -
+  printf "INSERT INTO t(v) VALUES ('file; with semicolon');\n-- comment;\n" >"$T/s.sql"
+  "$SE" --file "$T/s.sql" "$DB"
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v, "|") FROM t')" "stdin|dash|file; with semicolon"
+}
+
+@test "a CREATE TRIGGER body with semicolons runs as one statement" {
+  run "$SE" "$DB" "CREATE TABLE log(m); CREATE TRIGGER tr AFTER INSERT ON t BEGIN INSERT INTO log VALUES ('a;b'); INSERT INTO log VALUES (CASE WHEN new.v = 'x' THEN 'x' END); END; INSERT INTO t(v) VALUES ('x')"
+  assert_success
+  assert_equal "$(count log)" "2"
+}
+
+@test "foreign keys are enforced by default and --no-foreign-keys turns them off" {
+  sqlite3 "$DB" "CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(p REFERENCES p(id))"
+  run "$SE" "$DB" "INSERT INTO c VALUES (42)"
+  assert_failure 65
+  assert_output --partial "FOREIGN KEY constraint failed"
+  run "$SE" --no-foreign-keys "$DB" "INSERT INTO c VALUES (42)"
+  assert_success
+}
+
+@test "--wal switches the file to WAL persistently; --pragma and --synchronous apply" {
+  run "$SE" --wal --synchronous NORMAL --pragma cache_size=-1000 "$DB" "PRAGMA synchronous; PRAGMA cache_size"
+  assert_success
+  assert_output $'1\n-1000'
+  assert_equal "$(sqlite3 "$DB" 'PRAGMA journal_mode')" "wal"
+  run "$SE" --pragma "cache_size=1; DROP TABLE t" "$DB" "SELECT 1"
+  assert_failure 64
+}
+
+@test "--soft turns any failure into exit 0 with the diagnostic still printed" {
+  run --separate-stderr "$SE" --soft "$T/missing.db" "SELECT 1"
+  assert_success
+  [[ "$stderr" == *"database does not exist"* ]]
+  run --separate-stderr "$SE" --soft --bogus "$DB" "SELECT 1"
+  assert_success
+  [[ "$stderr" == *"unknown option"* ]]
+}
+
+@test "--help shows real examples and --version the semver" {
+  run "$SE" --help
+  assert_success
+  assert_output --partial "--busy-timeout"
+  assert_output --partial "Examples:"
+  assert_output --partial "sqlite-exec app.db --backup /backups/app.db"
+  run "$SE" --version
+  assert_output --regexp '^sqlite-exec [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+# ---------------------------------------------------------------- busy / retry
+
+@test "sqlite3 holding BEGIN EXCLUSIVE for 1.5s: the default budget waits and succeeds" {
+  { echo "BEGIN EXCLUSIVE; INSERT INTO t(v) VALUES ('holder');"; sleep 1.5; echo "COMMIT;"; } | sqlite3 "$DB" &
+  holder=$!
+  sleep 0.3
+  run --separate-stderr "$SE" --stats "$DB" "INSERT INTO t(v) VALUES ('waiter')"
+  wait "$holder"
+  assert_success
+  [[ "$stderr" =~ attempts=[0-9]+\ waited=.*\ total= ]]
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t ORDER BY id')" "holder,waiter"
+}
+
+@test "sqlite3 holding BEGIN EXCLUSIVE for 1.5s: --deadline 300ms is exit 75 before the holder finishes, nothing committed" {
+  { echo "BEGIN EXCLUSIVE; INSERT INTO t(v) VALUES ('holder');"; sleep 1.5; echo "COMMIT;"; } | sqlite3 "$DB" &
+  holder=$!
+  sleep 0.3
+  start=$(date +%s%N)
+  run --separate-stderr "$SE" --deadline 300ms "$DB" "INSERT INTO t(v) VALUES ('waiter')"
+  took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  holder_still_running=0
+  kill -0 "$holder" 2>/dev/null && holder_still_running=1
+  wait "$holder"
+  assert_failure 75
+  [[ "$stderr" == *"database is busy"*"attempt"*"nothing was committed"* ]]
+  [ "$took_ms" -lt 1100 ]
+  [ "$holder_still_running" -eq 1 ]
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "holder"
+}
+
+@test "SIGTERM mid-transaction rolls back and exits 143" {
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('before')"
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('doomed'); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 30000000) SELECT count(*) FROM c" &
+  pid=$!
+  sleep 0.5
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 143 ]
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "before"
+  assert_equal "$(sqlite3 "$DB" 'PRAGMA integrity_check')" "ok"
+}
+
+# ---------------------------------------------------------------- concurrency
+
+@test "24 concurrent read-then-write increments all succeed and none is lost" {
+  sqlite3 "$DB" "PRAGMA journal_mode=WAL; CREATE TABLE c(v INTEGER); INSERT INTO c VALUES (0)" >/dev/null
+  pids=()
+  for i in $(seq 1 24); do
+    "$SE" "$DB" "SELECT v FROM c; UPDATE c SET v = v + 1" >/dev/null 2>"$T/err.$i" &
+    pids+=($!)
+  done
+  fails=0
+  for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+  cat "$T"/err.* >&2
+  [ "$fails" -eq 0 ]
+  assert_equal "$(sqlite3 "$DB" 'SELECT v FROM c')" "24"
+}
+
+@test "100 concurrent one-row writers on a WAL database: 100 exit 0, 100 rows, integrity ok" {
+  "$SE" --wal "$DB" "SELECT 1" >/dev/null
+  pids=()
+  for i in $(seq 1 100); do
+    "$SE" "$DB" "INSERT INTO t(v) VALUES (:i)" --param "i=w$i" 2>"$T/err.$i" &
+    pids+=($!)
+  done
+  ok=0
+  for p in "${pids[@]}"; do wait "$p" && ok=$((ok + 1)); done
+  cat "$T"/err.* >&2
+  assert_equal "$ok" "100"
+  assert_equal "$(count)" "100"
+  assert_equal "$(sqlite3 "$DB" 'SELECT count(DISTINCT v) FROM t')" "100"
+  assert_equal "$(sqlite3 "$DB" 'PRAGMA integrity_check')" "ok"
+}
+
+@test "mixed clients on one WAL database (sqlite-exec, sqlite3 CLI, python3) keep every row" {
+  sqlite3 "$DB" "PRAGMA journal_mode=WAL" >/dev/null
+  pids=()
+  for i in $(seq 1 15); do
+    "$SE" "$DB" "INSERT INTO t(v) VALUES (:v)" --param "v=se$i" &
+    pids+=($!)
+    printf '.timeout 10000\nINSERT INTO t(v) VALUES (%s);\n' "'cli$i'" | sqlite3 "$DB" &
+    pids+=($!)
+    python3 -c 'import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], timeout=10)
+with c:
+    c.execute("INSERT INTO t(v) VALUES (?)", (sys.argv[2],))' "$DB" "py$i" &
+    pids+=($!)
+  done
+  fails=0
+  for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+  [ "$fails" -eq 0 ]
+  assert_equal "$(count)" "45"
+  for k in se cli py; do
+    assert_equal "$(sqlite3 "$DB" "SELECT count(*) FROM t WHERE v LIKE '$k%'")" "15"
+  done
+  assert_equal "$(sqlite3 "$DB" 'PRAGMA integrity_check')" "ok"
+}
+
+@test "SIGKILL a random subset of writers: every exit-0 row is there, no cleanly failed row is, integrity ok" {
+  "$SE" --wal "$DB" "SELECT 1" >/dev/null
+  # A holder keeps the write lock for a while so writers queue up; short deadlines make some fail cleanly (75).
+  { echo "BEGIN IMMEDIATE;"; sleep 0.6; echo "COMMIT;"; } | sqlite3 "$DB" &
+  holder=$!
+  sleep 0.1
+  pids=()
+  for i in $(seq 1 30); do
+    if [ $((i % 3)) -eq 0 ]; then dl=200ms; else dl=20s; fi
+    # Each transaction also burns CPU after its INSERT so kills land mid-transaction too.
+    "$SE" --deadline "$dl" "$DB" "INSERT INTO t(v) VALUES (:v); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 200000) SELECT count(*) FROM c" --param "v=w$i" >/dev/null 2>&1 &
+    pids+=($!)
+  done
+  sleep 0.3
+  killed=0
+  for idx in $(shuf -i 0-29 -n 12); do
+    kill -KILL "${pids[$idx]}" 2>/dev/null && killed=$((killed + 1))
+    sleep 0.0$((RANDOM % 9))
+  done
+  wait "$holder"
+  declare -A rc
+  for i in $(seq 1 30); do
+    r=0
+    wait "${pids[$((i - 1))]}" || r=$?
+    rc[$i]=$r
+  done
+  ok=0 clean_fail=0 sigkilled=0
+  for i in $(seq 1 30); do
+    present=$(sqlite3 "$DB" "SELECT count(*) FROM t WHERE v = 'w$i'")
+    if [ "${rc[$i]}" -eq 0 ]; then
+      ok=$((ok + 1)); [ "$present" -eq 1 ] || { echo "w$i exited 0 but its row is missing" >&2; false; }
+    elif [ "${rc[$i]}" -lt 128 ]; then
+      clean_fail=$((clean_fail + 1)); [ "$present" -eq 0 ] || { echo "w$i failed cleanly (${rc[$i]}) but its row is there" >&2; false; }
+    else
+      sigkilled=$((sigkilled + 1))
+    fi
+  done
+  echo "ok=$ok clean_fail=$clean_fail killed=$sigkilled" >&2
+  [ "$killed" -gt 0 ]
+  [ "$ok" -gt 0 ]
+  assert_equal "$(sqlite3 "$DB" 'PRAGMA integrity_check')" "ok"
+}
+
+# ---------------------------------------------------------------- --each
+
+@test "--each: 1000 jsonl rows commit" {
+  for i in $(seq 1 1000); do printf '{"v":"row %d","n":%d}\n' "$i" "$i"; done >"$T/rows.jsonl"
+  run "$SE" --changes "$DB" --each "INSERT INTO t(id, v) VALUES (:n, :v)" <"$T/rows.jsonl"
+  assert_success
+  assert_output "1000"
+  assert_equal "$(count)" "1000"
+  assert_equal "$(sqlite3 "$DB" 'SELECT v FROM t WHERE id = 777')" "row 777"
+}
+
+@test "--each: a malformed row is exit 65 naming its line, and nothing of its batch commits" {
+  for i in $(seq 1 300); do
+    if [ "$i" -eq 250 ]; then echo '{"v": "broken'; else printf '{"v":"r%d"}\n' "$i"; fi
+  done >"$T/rows.jsonl"
+  run --separate-stderr "$SE" "$DB" --each "INSERT INTO t(v) VALUES (:v)" --batch 100 <"$T/rows.jsonl"
+  assert_failure 65
+  [[ "$stderr" == *"malformed input row: line 250"* ]]
+  # batches 1-100 and 101-200 committed; nothing of 201-300
+  assert_equal "$(count)" "200"
+  assert_equal "$(sqlite3 "$DB" "SELECT count(*) FROM t WHERE v = 'r201'")" "0"
+  # without --batch the whole input is one batch: nothing at all
+  sqlite3 "$DB" "DELETE FROM t"
+  run "$SE" "$DB" --each "INSERT INTO t(v) VALUES (:v)" <"$T/rows.jsonl"
+  assert_failure 65
+  assert_equal "$(count)" "0"
+}
+
+@test "--each reads tsv and csv with a header line; a row lacking a needed field is 65" {
+  printf 'v\tid\nx\\ty\t1\nplain\t2\n' | "$SE" "$DB" --input tsv --each "INSERT INTO t(id, v) VALUES (:id, :v)"
+  printf 'id,v\n3,"multi\nline"\n' | "$SE" "$DB" --input csv --each "INSERT INTO t(id, v) VALUES (:id, :v)"
+  assert_equal "$("$SE" --raw "$DB" "SELECT v FROM t WHERE id = 1")" $'x\ty'
+  assert_equal "$("$SE" --raw "$DB" "SELECT v FROM t WHERE id = 3")" $'multi\nline'
+  run "$SE" "$DB" --each "INSERT INTO t(v) VALUES (:v)" <<<'{"w":1}'
+  assert_failure 65
+  assert_output --partial "line 1"
+}
+
+# ---------------------------------------------------------------- maintenance
+
+@test "--check: ok on a healthy database, exit 1 and a report on a foreign key violation" {
+  run "$SE" --check "$DB"
+  assert_success
+  assert_output "ok"
+  sqlite3 "$DB" "CREATE TABLE p(id INTEGER PRIMARY KEY); CREATE TABLE c(p REFERENCES p(id)); INSERT INTO c VALUES (9)"
+  run "$SE" --check "$DB"
+  assert_failure 1
+  assert_output --partial "foreign key: c rowid 1"
+}
+
+@test "--backup writes a consistent copy beside DEST and renames it into place" {
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('a'), ('b')"
+  mkdir "$T/bk"
+  run "$SE" --backup "$T/bk/copy.db" "$DB"
+  assert_success
+  assert_equal "$(sqlite3 "$T/bk/copy.db" 'SELECT group_concat(v) FROM t')" "a,b"
+  assert_equal "$(leftovers "$T/bk" copy.db)" ""
+  run "$SE" --backup "$T/nope/copy.db" "$DB"
+  assert_failure 73
+}
+
+@test "--checkpoint=TRUNCATE empties the WAL" {
+  "$SE" --wal "$DB" "INSERT INTO t(v) VALUES ('a')"
+  python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("insert into t(v) values (1)"); c.commit(); import os; os._exit(0)' "$DB"
+  run "$SE" --checkpoint=TRUNCATE "$DB"
+  assert_success
+  assert_output $'0\t0\t0'
+  [ ! -s "$DB-wal" ]
+  run "$SE" --checkpoint=SOMETIMES "$DB"
+  assert_failure 64
+}
