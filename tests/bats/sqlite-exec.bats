@@ -203,6 +203,18 @@ count() { sqlite3 "$DB" "SELECT count(*) FROM ${1:-t}"; }
   assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "holder"
 }
 
+@test "a busy_timeout shorter than the holder's lock is bridged by retries with backoff" {
+  { echo "BEGIN EXCLUSIVE;"; sleep 1.5; echo "COMMIT;"; } | sqlite3 "$DB" &
+  holder=$!
+  sleep 0.3
+  run --separate-stderr "$SE" --stats --busy-timeout 100ms --backoff-max 300ms --retries 30 "$DB" "INSERT INTO t(v) VALUES ('waiter')"
+  wait "$holder"
+  assert_success
+  [[ "$stderr" =~ attempts=([0-9]+) ]]
+  [ "${BASH_REMATCH[1]}" -ge 2 ]
+  assert_equal "$(count)" "1"
+}
+
 @test "SIGTERM mid-transaction rolls back and exits 143" {
   "$SE" "$DB" "INSERT INTO t(v) VALUES ('before')"
   "$SE" "$DB" "INSERT INTO t(v) VALUES ('doomed'); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 30000000) SELECT count(*) FROM c" &
@@ -230,6 +242,17 @@ count() { sqlite3 "$DB" "SELECT count(*) FROM ${1:-t}"; }
   cat "$T"/err.* >&2
   [ "$fails" -eq 0 ]
   assert_equal "$(sqlite3 "$DB" 'SELECT v FROM c')" "24"
+  # Without any retry: the write lock is taken up front (BEGIN IMMEDIATE), so busy_timeout alone
+  # is enough. A deferred read-then-write would get SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot cure.
+  pids=()
+  for i in $(seq 1 24); do
+    "$SE" --retries 0 "$DB" "SELECT v FROM c; UPDATE c SET v = v + 1" >/dev/null 2>"$T/err.$i" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+  cat "$T"/err.* >&2
+  [ "$fails" -eq 0 ]
+  assert_equal "$(sqlite3 "$DB" 'SELECT v FROM c')" "48"
 }
 
 @test "100 concurrent one-row writers on a WAL database: 100 exit 0, 100 rows, integrity ok" {
