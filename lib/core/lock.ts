@@ -27,8 +27,10 @@
  *   1. take a kernel flock(2) (LOCK_EX|LOCK_NB) on the lock's PARENT DIRECTORY fd; a
  *      kernel lock dies with its process, so it can never go stale itself;
  *   2. under it, judge again and require the same inode that was judged stale;
- *   3. rename the lock dir aside to a unique name (so no one can ever remove a fresh
- *      lock created meanwhile), remove it, mkdir the new lock, write the owner, unlock.
+ *   3. rename the lock dir aside to a unique name `.X.lock.hardshell-stale-<pid>-<rand>`
+ *      (so no one can ever remove a fresh lock created meanwhile), remove it, mkdir the
+ *      new lock, write the owner, unlock. Aside names left by a taker-over that was
+ *      SIGKILLed in between are removed by the next takeover once their pid is dead.
  * A plain mkdir by another waiter can still win between 3's rename and mkdir; then our
  * mkdir fails EEXIST and we simply keep waiting: exclusion holds either way.
  * flock comes from libc through `bun:ffi`, loaded lazily on the takeover path only.
@@ -43,7 +45,7 @@
  * reader/writer locks, locks across hosts without synchronised clocks.
  * This module never prints and never exits; errors are values (lib/core/errors.ts).
  */
-import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { retryWithBackoff, type BackoffEnv, type BackoffPolicy } from "./backoff";
 import { errnoOf, fromErrno, IoError, TempFailError } from "./errors";
@@ -251,12 +253,29 @@ async function takeOver(lockPath: string, judged: LockJudgement, staleMs: number
         throw fromErrno(err, { what: "cannot move stale lock aside", subject: lockPath });
       }
       rmSync(aside, { recursive: true, force: true });
+      sweepAsideDebris(parent, basename(lockPath));
       return tryCreate(lockPath, command);
     } finally {
       flock(fd, LOCK_UN);
     }
   } finally {
     closeSync(fd);
+  }
+}
+
+/** Remove stale locks moved aside by takers-over that were SIGKILLed before removing them. */
+function sweepAsideDebris(parent: string, base: string): void {
+  const prefix = `.${base}.hardshell-stale-`;
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split("-")[0]);
+    if (pidLiveness(pid) === "dead") rmSync(join(parent, name), { recursive: true, force: true });
   }
 }
 

@@ -207,6 +207,20 @@ dead_pid() { sh -c 'echo $$'; }
   assert_equal "$(leftovers "$T")" ""
 }
 
+@test "a full file system is 74: the file is untouched and no temp file is left" {
+  mkdir small
+  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here"
+  echo old > small/f
+  rc=0
+  head -c 3000000 /dev/zero | "$AW" small/f 2>err || rc=$?
+  content=$(cat small/f) left=$(leftovers "$T/small" f)
+  umount small
+  assert_equal "$rc" 74
+  grep -q ENOSPC err
+  assert_equal "$content" "old"
+  assert_equal "$left" ""
+}
+
 # ---------------------------------------------------------------- preconditions
 
 @test "--if-unchanged replaces only when the current hash matches; a wrong hash is 1 and nothing changes" {

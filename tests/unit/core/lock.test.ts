@@ -78,6 +78,20 @@ describe("holdLock", () => {
     expect(existsSync(lp)).toBe(false);
   });
 
+  test("a takeover also removes locks a SIGKILLed taker-over left moved aside", async () => {
+    const lp = join(dir, "f.lock");
+    const debris = join(dir, `.f.lock.hardshell-stale-${deadPid()}-0badc0de`);
+    mkdirSync(debris);
+    writeFileSync(join(debris, "owner"), "{}");
+    const live = join(dir, `.f.lock.hardshell-stale-${process.pid}-0badc0de`);
+    mkdirSync(live);
+    plantLock(lp, { ageMs: 60_000 });
+    const held = await holdLock(lp, { timeoutMs: 1000 });
+    held.release();
+    expect(existsSync(debris)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
+
   test("a dead owner with a fresh mtime is young, and kept until staleMs passes", async () => {
     const lp = join(dir, "f.lock");
     plantLock(lp, { ageMs: 0 });
