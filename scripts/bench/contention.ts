@@ -185,8 +185,8 @@ export async function runInsert(ctx: BenchCtx): Promise<Section[]> {
   const sections: Section[] = [];
   for (const n of ns) {
     // A 500-writer round costs ~40 s on 2 cores (python and the bash loop dominate), so the
-    // full run does 5 rounds there to stay inside the 10-minute budget; --rounds overrides.
-    const rounds = n >= 500 && !ctx.roundsForced ? Math.min(ctx.rounds, 5) : ctx.rounds;
+    // full run does 7 rounds there to stay inside the 10-minute budget; --rounds overrides.
+    const rounds = n >= 500 && !ctx.roundsForced ? Math.min(ctx.rounds, 7) : ctx.rounds;
     ctx.log(`contention: N=${n}, ${rounds} rounds x ${tools.length} tools`);
     const tally = await compare(
       ctx,
