@@ -17,6 +17,9 @@ wait_for() {
   return 1
 }
 
+# A failed disk-full test must not leave its tmpfs mounted.
+local_teardown() { if mountpoint -q "$T/small" 2>/dev/null; then umount "$T/small"; fi; }
+
 # A pid that is certainly dead (a shell that already exited).
 dead_pid() { sh -c 'echo $$'; }
 
