@@ -120,7 +120,7 @@ export async function runAsync(argv: string[], o: SpawnOpts = {}): Promise<RunRe
   const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   await p.exited;
   clearTimeout(timer);
-  return { ms: performance.now() - t0, code: p.exitCode, signal: p.signalCode ?? null, stdout, stderr };
+  return { ms: performance.now() - t0, code: p.exitCode, signal: p.signalCode == null ? null : String(p.signalCode), stdout, stderr };
 }
 
 export interface Contender {

@@ -104,12 +104,12 @@ interface Burst {
 /** Start n writer processes at once and wait for all; wall time from first spawn to last exit. */
 async function burst(n: number, argvOf: (i: number) => string[]): Promise<Burst> {
   const t0 = performance.now();
-  const procs = [];
+  const procs: ReturnType<typeof Bun.spawn>[] = [];
   for (let i = 0; i < n; i++) {
     procs.push(Bun.spawn(argvOf(i), { stdin: "ignore", stdout: "ignore", stderr: "pipe" }));
   }
   const killer = setTimeout(() => procs.forEach((p) => p.kill("SIGKILL")), 180_000);
-  const errs = await Promise.all(procs.map((p) => new Response(p.stderr).text()));
+  const errs = await Promise.all(procs.map((p) => new Response(p.stderr as ReadableStream<Uint8Array>).text()));
   await Promise.all(procs.map((p) => p.exited));
   clearTimeout(killer);
   const wallMs = performance.now() - t0;

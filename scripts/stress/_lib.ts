@@ -189,7 +189,7 @@ export async function spawnOutcome(
   await p.exited;
   clearTimeout(guard);
   if (killTimer) clearTimeout(killTimer);
-  return { code: p.exitCode, signal: p.signalCode ?? null, stderr, pid: p.pid };
+  return { code: p.exitCode, signal: p.signalCode == null ? null : String(p.signalCode), stderr, pid: p.pid };
 }
 
 /** Run to completion (no kill), stdout captured. */
