@@ -12,10 +12,10 @@
  *   way to look (no /proc, another pid namespace).
  *
  * Assumes Linux /proc for start times; without /proc only ESRCH is trusted.
- * Out of scope here: which processes have a file open or work in a
- * directory (scans live beside, in the same module, for git-lock).
+ * Which processes have a file open or work in a directory: see the /proc
+ * scans below (ProcSnapshot, fileHolders, processesWorkingIn).
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statfsSync } from "node:fs";
 import { hostname } from "node:os";
 
 export type Liveness = "running" | "dead" | "unknown";
@@ -59,4 +59,355 @@ export function pidLiveness(pid: number | undefined, opts: { host?: string; star
     if (now !== opts.startTime) return "dead"; // the pid was recycled by another process
   }
   return "running";
+}
+
+/* ------------------------------------------------------------------------
+ * /proc scans (proc(5)): who has a file open, which processes work where,
+ * comm / ppid / argv, and whether liveness is visible at all.
+ *
+ * Contract:
+ * - A `ProcSnapshot` lists /proc once and reads each /proc/PID/<file> at most
+ *   once, lazily, only when a question needs it (comm before cwd/environ,
+ *   fds only for the fd scan). A scan of ~300 processes therefore costs one
+ *   readdir of /proc plus the reads the question needs.
+ * - Processes come and go during a scan: a pid that vanished reads as empty
+ *   (no comm, no fds); a process that appears after the listing is not seen.
+ *   Callers that must not miss a holder re-check right before acting.
+ * - Other users' /proc/PID/{fd,cwd,environ} are unreadable unless root
+ *   (EACCES): those processes are invisible to the fd and cwd scans. Callers
+ *   decide whether that matters (git-lock treats a lock owned by another uid
+ *   as `unknown`).
+ * - Paths are compared as the kernel reports them in readlink(2) of
+ *   /proc/PID/{fd/N,cwd}; callers pass real paths (symlinks resolved). A
+ *   process in another mount namespace sees other paths: out of scope.
+ * ---------------------------------------------------------------------- */
+
+interface ProcEntry {
+  comm?: string | null;
+  stat?: { ppid: number; startTime: number } | null;
+  cmdline?: string[] | null;
+  cwd?: string | null;
+  environ?: Map<string, string> | null;
+  fds?: string[] | null;
+}
+
+/** One lazy, cached view of /proc. Build one per question batch; do not keep it across waits. */
+export class ProcSnapshot {
+  private pidList: number[] | undefined;
+  private readonly entries = new Map<number, ProcEntry>();
+  constructor(readonly root: string = "/proc") {}
+
+  /** Every pid visible in /proc (listed once). Empty when /proc is missing. */
+  pids(): number[] {
+    if (this.pidList) return this.pidList;
+    let names: string[] = [];
+    try {
+      names = readdirSync(this.root);
+    } catch {
+      names = [];
+    }
+    const out: number[] = [];
+    for (const n of names) {
+      const c = n.charCodeAt(0);
+      if (c >= 48 && c <= 57) out.push(Number(n));
+    }
+    return (this.pidList = out);
+  }
+
+  private entry(pid: number): ProcEntry {
+    let e = this.entries.get(pid);
+    if (!e) this.entries.set(pid, (e = {}));
+    return e;
+  }
+
+  /** Executable name (comm, at most 15 bytes), or undefined when gone. */
+  comm(pid: number): string | undefined {
+    const e = this.entry(pid);
+    if (e.comm === undefined) e.comm = readText(`${this.root}/${pid}/comm`)?.replace(/\n$/, "") ?? null;
+    return e.comm ?? undefined;
+  }
+
+  private stat(pid: number): { ppid: number; startTime: number } | undefined {
+    const e = this.entry(pid);
+    if (e.stat === undefined) {
+      const s = readText(`${this.root}/${pid}/stat`);
+      if (s === undefined) e.stat = null;
+      else {
+        const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
+        e.stat = { ppid: Number(rest[1]), startTime: Number(rest[19]) };
+      }
+    }
+    return e.stat ?? undefined;
+  }
+
+  /** Parent pid (field 4 of /proc/PID/stat), or undefined when gone. */
+  ppid(pid: number): number | undefined {
+    return this.stat(pid)?.ppid;
+  }
+
+  startTime(pid: number): number | undefined {
+    return this.stat(pid)?.startTime;
+  }
+
+  /** argv as the process set it (NUL-separated /proc/PID/cmdline). */
+  cmdline(pid: number): string[] | undefined {
+    const e = this.entry(pid);
+    if (e.cmdline === undefined) {
+      const s = readText(`${this.root}/${pid}/cmdline`);
+      e.cmdline = s === undefined ? null : s.split("\0").filter((w, i, a) => i < a.length - 1 || w !== "");
+    }
+    return e.cmdline ?? undefined;
+  }
+
+  /** Current working directory, or undefined when unreadable (gone, other user). */
+  cwd(pid: number): string | undefined {
+    const e = this.entry(pid);
+    if (e.cwd === undefined) e.cwd = readLink(`${this.root}/${pid}/cwd`) ?? null;
+    return e.cwd ?? undefined;
+  }
+
+  /** One variable of the process' initial environment (/proc/PID/environ). */
+  envVar(pid: number, name: string): string | undefined {
+    const e = this.entry(pid);
+    if (e.environ === undefined) {
+      const s = readText(`${this.root}/${pid}/environ`);
+      if (s === undefined) e.environ = null;
+      else {
+        const m = new Map<string, string>();
+        for (const kv of s.split("\0")) {
+          const i = kv.indexOf("=");
+          if (i > 0) m.set(kv.slice(0, i), kv.slice(i + 1));
+        }
+        e.environ = m;
+      }
+    }
+    return e.environ?.get(name);
+  }
+
+  /** Targets of every open fd (readlink of /proc/PID/fd/N). */
+  fdTargets(pid: number): string[] {
+    const e = this.entry(pid);
+    if (e.fds === undefined) {
+      let names: string[];
+      try {
+        names = readdirSync(`${this.root}/${pid}/fd`);
+      } catch {
+        e.fds = null;
+        return [];
+      }
+      const out: string[] = [];
+      for (const n of names) {
+        const t = readLink(`${this.root}/${pid}/fd/${n}`);
+        if (t !== undefined && t.charCodeAt(0) === 47 /* '/' */) out.push(t);
+      }
+      e.fds = out;
+    }
+    return e.fds ?? [];
+  }
+
+  /** `pid`'s ancestors, parent first, up to (excluding) pid 0. */
+  ancestors(pid: number): number[] {
+    const out: number[] = [];
+    const seen = new Set<number>([pid]);
+    let p = this.ppid(pid);
+    while (p !== undefined && p > 0 && !seen.has(p)) {
+      out.push(p);
+      seen.add(p);
+      p = this.ppid(p);
+    }
+    return out;
+  }
+}
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, "latin1");
+  } catch {
+    return undefined;
+  }
+}
+
+function readLink(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface FileHolder {
+  pid: number;
+  comm: string;
+  /** The path (one of those asked about) that this process has open. */
+  path: string;
+}
+
+/**
+ * Which live processes have any of `paths` open (a general "who holds this
+ * file": git locks, SQLite's DB.lock, ...). `paths` must be real paths.
+ * With `under: true` a file anywhere below a given directory counts too.
+ * Processes listed in `exclude` (e.g. this one) are skipped. Reads /proc/PID/fd
+ * of every visible process once; a deleted file shows as "PATH (deleted)"
+ * and does not match.
+ */
+export function fileHolders(
+  paths: readonly string[],
+  opts: { snapshot?: ProcSnapshot; under?: boolean; exclude?: ReadonlySet<number> } = {},
+): FileHolder[] {
+  if (paths.length === 0) return [];
+  const snap = opts.snapshot ?? new ProcSnapshot();
+  const exact = new Set(paths);
+  const dirs = opts.under ? paths.map((p) => (p.endsWith("/") ? p : `${p}/`)) : [];
+  const out: FileHolder[] = [];
+  for (const pid of snap.pids()) {
+    if (opts.exclude?.has(pid)) continue;
+    const targets = snap.fdTargets(pid);
+    const hit = new Set<string>();
+    for (const t of targets) {
+      if (exact.has(t)) hit.add(t);
+      else if (dirs.length) for (const d of dirs) if (t.startsWith(d)) hit.add(d.slice(0, -1));
+    }
+    for (const path of hit) out.push({ pid, comm: snap.comm(pid) ?? "?", path });
+  }
+  return out;
+}
+
+/** True when `path` is `dir` or inside it (both real, absolute). */
+export function isInside(path: string, dir: string): boolean {
+  if (path === dir) return true;
+  return path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+}
+
+export interface WorkingProcess {
+  pid: number;
+  comm: string;
+  /** Why it counts: its cwd, or its GIT_DIR, is inside one of the directories. */
+  via: "cwd" | "GIT_DIR";
+}
+
+/**
+ * Live processes selected by `isCandidate(comm)` (e.g. git) whose cwd is
+ * inside one of `dirs`, or whose `envName` (e.g. GIT_DIR) points inside one.
+ * comm is read for every process; cwd and environ only for candidates.
+ */
+export function processesWorkingIn(
+  dirs: readonly string[],
+  opts: { isCandidate: (comm: string) => boolean; envName?: string; snapshot?: ProcSnapshot; exclude?: ReadonlySet<number> },
+): WorkingProcess[] {
+  const snap = opts.snapshot ?? new ProcSnapshot();
+  const out: WorkingProcess[] = [];
+  for (const pid of snap.pids()) {
+    if (opts.exclude?.has(pid)) continue;
+    const comm = snap.comm(pid);
+    if (comm === undefined || !opts.isCandidate(comm)) continue;
+    const cwd = snap.cwd(pid);
+    if (cwd !== undefined && dirs.some((d) => isInside(cwd, d))) {
+      out.push({ pid, comm, via: "cwd" });
+      continue;
+    }
+    if (opts.envName) {
+      let v = snap.envVar(pid, opts.envName);
+      if (v !== undefined && v !== "") {
+        if (!v.startsWith("/") && cwd !== undefined) v = `${cwd}/${v}`;
+        const norm = normalizePath(v);
+        if (dirs.some((d) => isInside(norm, d))) out.push({ pid, comm, via: "GIT_DIR" });
+      }
+    }
+  }
+  return out;
+}
+
+function normalizePath(p: string): string {
+  const parts: string[] = [];
+  for (const seg of p.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") parts.pop();
+    else parts.push(seg);
+  }
+  return `/${parts.join("/")}`;
+}
+
+/** statfs(2) magic numbers of file systems whose other clients' processes we cannot see. */
+const REMOTE_FS_MAGIC: Record<number, string> = {
+  0x6969: "nfs",
+  0x517b: "smb",
+  0xff534d42: "cifs",
+  0xfe534d42: "smb2",
+  0x65735546: "fuse",
+  0x5346414f: "afs",
+  0x00c36400: "ceph",
+  0x01021997: "9p",
+  0x73757245: "coda",
+  0x01161970: "gfs2",
+  0x7461636f: "ocfs2",
+  0x47504653: "gpfs",
+  0x0bd00bd0: "lustre",
+};
+
+export interface Visibility {
+  visible: boolean;
+  /** Why not, when not: "no /proc", "another pid namespace", "network file system (nfs)". */
+  reason?: string;
+}
+
+/**
+ * Can this process see every process that could hold a lock under `path`?
+ * Not when /proc is missing, when the mounted /proc belongs to another pid
+ * namespace (readlink /proc/self is not our pid), or when `path` lives on a
+ * network or FUSE file system (clients on other hosts are invisible).
+ */
+export function livenessVisibility(path: string, root = "/proc"): Visibility {
+  const self = readLink(`${root}/self`);
+  if (self === undefined) return { visible: false, reason: "no /proc" };
+  if (self !== String(process.pid)) return { visible: false, reason: "another pid namespace" };
+  try {
+    const type = Number(statfsSync(path).type) >>> 0;
+    const name = REMOTE_FS_MAGIC[type];
+    if (name) return { visible: false, reason: `network file system (${name})` };
+  } catch {
+    /* no statfs: fall back to mountinfo below */
+  }
+  const fstype = mountFsType(path, root);
+  if (fstype && /^(nfs|nfs4|cifs|smb3?|fuse(\..*)?|9p|afs|ceph|glusterfs|lustre|gpfs)$/.test(fstype)) {
+    return { visible: false, reason: `network file system (${fstype})` };
+  }
+  return { visible: true };
+}
+
+/** fstype of the mount holding `path` (longest mount point prefix in /proc/self/mountinfo). */
+export function mountFsType(path: string, root = "/proc"): string | undefined {
+  const text = readText(`${root}/self/mountinfo`);
+  if (text === undefined) return undefined;
+  let best = -1;
+  let type: string | undefined;
+  for (const line of text.split("\n")) {
+    const f = line.split(" ");
+    const mp = f[4]?.replace(/\\040/g, " ");
+    const sep = f.indexOf("-");
+    if (!mp || sep < 0) continue;
+    if (isInside(path, mp) && mp.length > best) {
+      best = mp.length;
+      type = f[sep + 1];
+    }
+  }
+  return type;
+}
+
+/**
+ * True once `pid` has exited: gone (ESRCH) or a zombie awaiting its parent's
+ * wait (state `Z` in /proc/PID/stat). Lets a synchronous signal cleanup wait
+ * for a child it signalled without the event loop (which would reap it).
+ */
+export function hasExited(pid: number, root = "/proc"): boolean {
+  const s = readText(`${root}/${pid}/stat`);
+  if (s !== undefined) {
+    const state = s.charAt(s.lastIndexOf(")") + 2);
+    return state === "Z" || state === "X";
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as { code?: string }).code === "ESRCH";
+  }
 }
