@@ -1,0 +1,309 @@
+/**
+ * Verdicts for git locks (SPEC §4): `active`, `young`, `stale`, `unknown`.
+ *
+ * Evidence, strongest first:
+ * 1. git's holder record `<name>~pid.lock` (core.lockfilePid): a live pid is
+ *    `active`; a pid that is gone (ESRCH, this host) makes the lock stale once
+ *    past the young window, even while other git processes run in the repo.
+ * 2. A live process has the lock file open (/proc/PID/fd, proc(5)): `git add`
+ *    keeps index.lock open while it hashes files.
+ * 3. A live git process works in this repository: its cwd is inside a work
+ *    tree or git dir of the repository, or its GIT_DIR points there. git holds
+ *    a lock with no fd open while it waits on the editor or runs a hook (during
+ *    `git commit -a` the pre-commit hook runs while the parent git holds
+ *    index.lock closed), so ancestors of this process count too. The one
+ *    exception is the dispatcher: run as `git lock ...`, our parent `git`
+ *    whose subcommand is `lock` holds nothing.
+ * 4. `gc.pid` is judged by the host and pid written in it, as git gc does.
+ * 5. hardshell run locks are judged by their owner record (lib/core/lock.ts).
+ *
+ * Without a live holder, age decides: `young` below the threshold (default
+ * 30 s, `--stale-after`, 0 with `--force`), `stale` above. When liveness
+ * cannot be seen (no /proc, another pid namespace, a network file system, a
+ * lock owned by another user whose processes we cannot inspect, gc.pid of
+ * another host) the verdict is `unknown`, and only the conservative grace
+ * periods (15 min; 1 h for ref, reflog and packed-refs locks; 12 h for another
+ * host's gc.pid, git gc's own rule) or an explicit `--stale-after` turn it into
+ * `stale` — `--force` never does. Unknown is never treated as dead.
+ *
+ * What a concurrent git can observe: nothing, judging only reads. A verdict
+ * is a snapshot; removal (remove.ts) re-checks the inode before acting, and a
+ * lock judged stale cannot become someone's live lock without being replaced
+ * (O_EXCL creation means a new holder makes a new inode).
+ * Assumes Linux /proc and same-host processes; out of scope: processes in
+ * other mount namespaces that see the repository under another path.
+ */
+import {
+  livenessVisibility,
+  pidLiveness,
+  ProcSnapshot,
+  processesWorkingIn,
+  fileHolders,
+  thisHost,
+  type Visibility,
+} from "../core/proc";
+import { readFileSync } from "node:fs";
+import { parseGcPid, type LockFile, type LockKind } from "./locks";
+import type { GitRepo } from "./repo";
+
+export type Verdict = "active" | "young" | "stale" | "unknown";
+
+export interface Holder {
+  pid: number;
+  comm: string;
+}
+
+export interface JudgedLock {
+  lock: LockFile;
+  verdict: Verdict;
+  /** One line: why this verdict (shown in reports). */
+  reason: string;
+  ageMs: number;
+  /** The age at which this lock counts as stale (Infinity: never, by age). */
+  thresholdMs: number;
+  holders: Holder[];
+}
+
+export const DEFAULT_STALE_MS = 30_000;
+export const UNKNOWN_GRACE_MS = 15 * 60_000;
+export const UNKNOWN_REF_GRACE_MS = 60 * 60_000;
+export const OTHER_HOST_GC_GRACE_MS = 12 * 60 * 60_000;
+
+export interface JudgeOptions {
+  /** `--stale-after`: replaces both the visible threshold and the unknown grace periods. */
+  staleAfterMs?: number;
+  /** `--force`: drop the age threshold where liveness is visible. */
+  force?: boolean;
+  now?: number;
+  /** This process (excluded from holders). */
+  selfPid?: number;
+  snapshot?: ProcSnapshot;
+  /** Run-lock judge (lib/core/lock.ts); run locks are `unknown` without it. */
+  judgeRunLock?: (path: string, staleMs: number) => { verdict: "running" | "stale" | "unknown" | "young"; owner?: { pid: number; host: string } };
+  /** Visibility per directory (tests inject "not visible"). */
+  visibility?: (dir: string) => Visibility;
+}
+
+/** Grace period for a lock whose liveness cannot be seen. */
+export function unknownGraceMs(kind: LockKind): number {
+  if (kind === "ref" || kind === "reflog" || kind === "packed-refs" || kind === "reftable") return UNKNOWN_REF_GRACE_MS;
+  if (kind === "gc-pid") return OTHER_HOST_GC_GRACE_MS;
+  return UNKNOWN_GRACE_MS;
+}
+
+/** git processes: `git` itself and its helpers (`git-remote-https`, `git-upload-pack`, ...), not git-lock. */
+export function isGitComm(comm: string): boolean {
+  return comm === "git" || (comm.startsWith("git-") && !comm.startsWith("git-lock"));
+}
+
+/** git's subcommand in an argv (`git -C x -c a=b lock status` -> "lock"). */
+export function gitSubcommand(argv: readonly string[]): string | undefined {
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!;
+    if (w === "-C" || w === "-c" || w === "--git-dir" || w === "--work-tree" || w === "--namespace" || w === "--exec-path" || w === "--config-env") {
+      i++;
+      continue;
+    }
+    if (w.startsWith("-")) continue;
+    return w;
+  }
+  return undefined;
+}
+
+/** Ancestors of `pid` that are the `git lock` dispatcher (they hold no lock). */
+export function dispatcherAncestors(snap: ProcSnapshot, pid: number): Set<number> {
+  const out = new Set<number>();
+  for (const a of snap.ancestors(pid)) {
+    if (snap.comm(a) !== "git") continue;
+    const argv = snap.cmdline(a);
+    if (argv && gitSubcommand(argv) === "lock") out.add(a);
+  }
+  return out;
+}
+
+function fmtAge(ms: number): string {
+  if (!Number.isFinite(ms)) return "never";
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)}m`;
+  return `${Math.round(s / 3600)}h`;
+}
+
+/**
+ * Judge every lock. The /proc scans run lazily and once: git processes are
+ * looked for only if some lock needs that evidence, fds only if some lock is
+ * still undecided after that.
+ */
+export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: JudgeOptions = {}): JudgedLock[] {
+  const now = opts.now ?? Date.now();
+  const selfPid = opts.selfPid ?? process.pid;
+  const snap = opts.snapshot ?? new ProcSnapshot();
+  const uid = typeof process.getuid === "function" ? process.getuid() : 0;
+  const visCache = new Map<string, Visibility>();
+  const visibility = (dir: string): Visibility => {
+    let v = visCache.get(dir);
+    if (!v) visCache.set(dir, (v = (opts.visibility ?? livenessVisibility)(dir)));
+    return v;
+  };
+  const visibleThreshold = opts.force ? 0 : (opts.staleAfterMs ?? DEFAULT_STALE_MS);
+
+  let exclude: Set<number> | undefined;
+  const excluded = (): Set<number> => (exclude ??= new Set([selfPid, ...dispatcherAncestors(snap, selfPid)]));
+  let gitProcs: Holder[] | undefined;
+  const gitWorkers = (): Holder[] => {
+    if (gitProcs) return gitProcs;
+    const dirs = [repo.commonDir, repo.gitDir, ...repo.worktreeGitDirs, ...repo.workTrees];
+    return (gitProcs = processesWorkingIn([...new Set(dirs)], { isCandidate: isGitComm, envName: "GIT_DIR", snapshot: snap, exclude: excluded() }).map(
+      (p) => ({ pid: p.pid, comm: p.comm }),
+    ));
+  };
+
+  type Pending = { j: JudgedLock; needsGit: boolean };
+  const results: JudgedLock[] = [];
+  const pending: Pending[] = [];
+
+  for (const lock of locks) {
+    const ageMs = Math.max(0, now - lock.mtimeMs);
+    const j: JudgedLock = { lock, verdict: "unknown", reason: "", ageMs, thresholdMs: visibleThreshold, holders: [] };
+    results.push(j);
+    const vis = visibility(lock.gitDir);
+    const unknown = (why: string, graceMs = opts.staleAfterMs ?? unknownGraceMs(lock.kind)) => {
+      j.thresholdMs = graceMs;
+      if (ageMs >= graceMs) {
+        j.verdict = "stale";
+        j.reason = `liveness not visible (${why}); older than the ${fmtAge(graceMs)} grace period`;
+      } else {
+        j.verdict = "unknown";
+        j.reason = `liveness not visible (${why}); stale after ${fmtAge(graceMs)}`;
+      }
+    };
+    const byAge = (why: string) => {
+      j.thresholdMs = visibleThreshold;
+      if (ageMs >= visibleThreshold) {
+        j.verdict = "stale";
+        j.reason = `${why}; older than ${fmtAge(visibleThreshold)}`;
+      } else {
+        j.verdict = "young";
+        j.reason = `${why}; younger than ${fmtAge(visibleThreshold)}`;
+      }
+    };
+
+    if (lock.kind === "run") {
+      if (!opts.judgeRunLock) {
+        unknown("run lock module unavailable");
+        continue;
+      }
+      const staleMs = opts.force ? 0 : (opts.staleAfterMs ?? DEFAULT_STALE_MS);
+      const r = opts.judgeRunLock(lock.path, staleMs);
+      j.thresholdMs = staleMs;
+      if (r.owner) j.holders = [{ pid: r.owner.pid, comm: snap.comm(r.owner.pid) ?? "?" }];
+      if (r.verdict === "running") {
+        j.verdict = "active";
+        j.reason = `run lock held by live pid ${r.owner?.pid ?? "?"}`;
+      } else if (r.verdict === "unknown") {
+        j.verdict = "unknown";
+        j.reason = `run lock owner liveness not visible${r.owner ? ` (pid ${r.owner.pid} on ${r.owner.host})` : ""}`;
+      } else {
+        j.verdict = r.verdict;
+        j.reason = r.verdict === "stale" ? `run lock owner gone; not refreshed for ${fmtAge(ageMs)}` : "run lock owner gone; recently refreshed";
+        if (r.verdict === "stale") j.holders = [];
+      }
+      continue;
+    }
+
+    if (!vis.visible) {
+      unknown(vis.reason ?? "not visible");
+      continue;
+    }
+    if (uid !== 0 && lock.uid !== uid) {
+      unknown(`owned by uid ${lock.uid}, whose processes are not inspectable`);
+      continue;
+    }
+
+    if (lock.kind === "gc-pid") {
+      let rec: { pid: number; host: string } | undefined;
+      try {
+        rec = parseGcPid(readFileSync(lock.path, "latin1"));
+      } catch {
+        rec = undefined;
+      }
+      if (rec) {
+        if (rec.host !== thisHost()) {
+          unknown(`gc.pid written on host ${rec.host}`, opts.staleAfterMs ?? OTHER_HOST_GC_GRACE_MS);
+          continue;
+        }
+        const l = pidLiveness(rec.pid);
+        if (l === "running") {
+          j.verdict = "active";
+          j.reason = `git gc pid ${rec.pid} is alive`;
+          j.holders = [{ pid: rec.pid, comm: snap.comm(rec.pid) ?? "?" }];
+          continue;
+        }
+        if (l === "dead") {
+          byAge(`git gc pid ${rec.pid} is gone`);
+          continue;
+        }
+      }
+      // Unreadable gc.pid: judged like any lock below.
+    }
+
+    if (lock.pidRecord?.pid !== undefined) {
+      const l = pidLiveness(lock.pidRecord.pid);
+      if (l === "running") {
+        j.verdict = "active";
+        j.reason = `holder record names live pid ${lock.pidRecord.pid}`;
+        j.holders = [{ pid: lock.pidRecord.pid, comm: snap.comm(lock.pidRecord.pid) ?? "?" }];
+        continue;
+      }
+      if (l === "dead") {
+        // Strongest evidence: its writer is gone. Only an open fd can still overrule it.
+        pending.push({ j, needsGit: false });
+        continue;
+      }
+    }
+    pending.push({ j, needsGit: true });
+  }
+
+  if (pending.length) {
+    // Evidence 3 (cheap: comm of every process, cwd/environ of git processes only).
+    const undecided: Pending[] = [];
+    for (const p of pending) {
+      if (p.needsGit && gitWorkers().length) {
+        p.j.verdict = "active";
+        p.j.holders = gitWorkers();
+        p.j.reason = `live git process in this repository (pid ${p.j.holders.map((h) => h.pid).join(", ")})`;
+      } else undecided.push(p);
+    }
+    // Evidence 2 (one fd scan for all remaining locks).
+    if (undecided.length) {
+      const holders = fileHolders(
+        undecided.map((p) => p.j.lock.path),
+        { snapshot: snap, exclude: excluded() },
+      );
+      for (const p of undecided) {
+        const h = holders.filter((x) => x.path === p.j.lock.path).map((x) => ({ pid: x.pid, comm: x.comm }));
+        const j = p.j;
+        j.thresholdMs = visibleThreshold;
+        if (h.length) {
+          j.verdict = "active";
+          j.holders = h;
+          j.reason = `open in live process ${h.map((x) => `${x.pid} (${x.comm})`).join(", ")}`;
+          continue;
+        }
+        const why = p.needsGit ? "no live holder" : `holder record pid ${j.lock.pidRecord!.pid} is gone`;
+        const ageMs = j.ageMs;
+        if (ageMs >= visibleThreshold) {
+          j.verdict = "stale";
+          j.reason = `${why}; older than ${fmtAge(visibleThreshold)}`;
+        } else {
+          j.verdict = "young";
+          j.reason = `${why}; younger than ${fmtAge(visibleThreshold)}`;
+        }
+      }
+    }
+  }
+  return results;
+}
+
+export { fmtAge as formatAge };

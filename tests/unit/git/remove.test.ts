@@ -1,0 +1,64 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { listLocks } from "../../../lib/git/locks";
+import { removeLockSafely } from "../../../lib/git/remove";
+import { discoverRepo } from "../../../lib/git/repo";
+import { makeRepo } from "./helpers";
+
+function lockOf(repo: string, rel: string) {
+  const r = discoverRepo({ cwd: repo, env: {} });
+  return listLocks(r).find((l) => l.path === `${r.commonDir}/${rel}`)!;
+}
+
+describe("removeLockSafely", () => {
+  test("removes the judged file and its holder record, leaving nothing aside", () => {
+    const { repo, gitDir } = makeRepo();
+    writeFileSync(`${gitDir}/index.lock`, "");
+    writeFileSync(`${gitDir}/index~pid.lock`, "pid 1\n");
+    const out = removeLockSafely(lockOf(repo, "index.lock"), gitDir);
+    expect(out.removed).toBe(true);
+    expect(existsSync(`${gitDir}/index.lock`) || existsSync(`${gitDir}/index~pid.lock`)).toBe(false);
+    expect(readdirSync(gitDir).some((n) => n.includes("hardshell-rm"))).toBe(false);
+  });
+
+  test("a lock replaced since it was judged (new inode) is left alone", () => {
+    const { repo, gitDir } = makeRepo();
+    writeFileSync(`${gitDir}/index.lock`, "old");
+    const judged = lockOf(repo, "index.lock");
+    renameSync(`${gitDir}/index.lock`, `${gitDir}/gone`);
+    writeFileSync(`${gitDir}/index.lock`, "new holder");
+    expect(removeLockSafely(judged, gitDir)).toMatchObject({ removed: false, why: "changed" });
+    expect(readFileSync(`${gitDir}/index.lock`, "utf8")).toBe("new holder");
+  });
+
+  test("a symlink is never followed nor removed; a path resolving outside the git dir is refused", () => {
+    const { dir, repo, gitDir } = makeRepo();
+    writeFileSync(`${dir}/target`, "precious");
+    symlinkSync(`${dir}/target`, `${gitDir}/HEAD.lock`);
+    expect(removeLockSafely(lockOf(repo, "HEAD.lock"), gitDir)).toMatchObject({ removed: false, why: "not-regular" });
+    expect(readFileSync(`${dir}/target`, "utf8")).toBe("precious");
+    mkdirSync(`${dir}/ext`);
+    writeFileSync(`${dir}/ext/x.lock`, "");
+    symlinkSync(`${dir}/ext`, `${gitDir}/refs/heads/ext`);
+    const { lockAt } = require("../../../lib/git/locks") as typeof import("../../../lib/git/locks");
+    const outside = lockAt(gitDir, "refs/heads/ext/x.lock")!;
+    expect(removeLockSafely(outside, gitDir)).toMatchObject({ removed: false, why: "outside" });
+    expect(existsSync(`${dir}/ext/x.lock`)).toBe(true);
+  });
+
+  test("a run lock directory is removed with its owner file", () => {
+    const { repo, gitDir } = makeRepo();
+    mkdirSync(`${gitDir}/hardshell-run.lock`);
+    writeFileSync(`${gitDir}/hardshell-run.lock/owner`, "{}");
+    expect(removeLockSafely(lockOf(repo, "hardshell-run.lock"), gitDir).removed).toBe(true);
+    expect(existsSync(`${gitDir}/hardshell-run.lock`)).toBe(false);
+  });
+
+  test("an already removed lock is reported gone", () => {
+    const { repo, gitDir } = makeRepo();
+    writeFileSync(`${gitDir}/index.lock`, "");
+    const l = lockOf(repo, "index.lock");
+    require("node:fs").unlinkSync(`${gitDir}/index.lock`);
+    expect(removeLockSafely(l, gitDir)).toMatchObject({ removed: false, why: "gone" });
+  });
+});
