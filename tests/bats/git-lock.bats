@@ -1,0 +1,509 @@
+#!/usr/bin/env bats
+# Black-box tests of dist/git-lock against real git repositories and real git
+# processes (SPEC §4, issue 4).
+
+load test_helper
+
+local_setup() {
+  git init -q -b main r
+  git -C r commit -q --allow-empty -m init
+  R="$T/r"
+  G="$R/.git"
+  cd "$R" || return 1
+}
+
+local_teardown() {
+  [ -z "${KILL_PIDS:-}" ] || kill -9 $KILL_PIDS 2>/dev/null || true
+  # A test that failed half-way must not leave a git commit blocked on its editor's fifo.
+  [ ! -p "$T/fifo" ] || timeout 2 sh -c 'echo go > "$1"' sh "$T/fifo" 2>/dev/null || true
+}
+
+# A pid that is certainly dead on this host (a reaped child).
+dead_pid() {
+  sh -c 'exit 0' 3>&- &
+  local p=$!
+  wait "$p"
+  echo "$p"
+}
+
+# Create (if missing) and age files by two hours; symlinks themselves are aged, never followed.
+old() {
+  local f
+  for f in "$@"; do
+    [ -e "$f" ] || [ -L "$f" ] || : > "$f"
+    touch -h -d '2 hours ago' "$f"
+  done
+}
+
+# Wait (up to 5s) until a path exists.
+wait_for() {
+  local i
+  for i in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.05; done
+  return 1
+}
+
+# ---- discovery -------------------------------------------------------------
+
+@test "status finds the repository from a subdirectory and from --repo" {
+  mkdir -p "$R/a/b" && old "$G/index.lock"
+  cd "$R/a/b"
+  run git-lock status --json
+  assert_failure 1
+  assert_output --partial "$G/index.lock"
+  cd "$T"
+  run git-lock status --repo r/a --json
+  assert_failure 1
+  assert_output --partial "$G/index.lock"
+}
+
+@test "a directory that is not a repository is exit 66" {
+  mkdir "$T/plain"
+  run git-lock status --repo "$T/plain"
+  assert_failure 66
+  assert_output --partial "not a git repository"
+  run git-lock status --repo "$T/does-not-exist"
+  assert_failure 66
+  cd "$T/plain"
+  GIT_CEILING_DIRECTORIES="$T" run git-lock clean
+  assert_failure 66
+}
+
+@test "a linked worktree's own locks are found when run from the worktree and from the main one" {
+  git -C "$R" worktree add -q ../wt -b side
+  old "$G/worktrees/wt/index.lock"
+  cd "$T/wt"
+  run git-lock status --json
+  assert_failure 1
+  assert_output --partial "\"path\": \"$G/worktrees/wt/index.lock\""
+  cd "$R"
+  run git-lock status --json
+  assert_output --partial "$G/worktrees/wt/index.lock"
+  run git-lock clean
+  assert_success
+  [ ! -e "$G/worktrees/wt/index.lock" ]
+}
+
+@test "a submodule's locks are found through its .git file" {
+  git init -q -b main "$T/sub" && git -C "$T/sub" commit -q --allow-empty -m s
+  git -C "$R" -c protocol.file.allow=always submodule add -q "$T/sub" sub
+  [ -f "$R/sub/.git" ]
+  old "$G/modules/sub/index.lock"
+  cd "$R/sub"
+  run git-lock status --json
+  assert_failure 1
+  assert_output --partial "$G/modules/sub/index.lock"
+}
+
+@test "a bare repository and GIT_DIR are both understood" {
+  git init -q --bare "$T/b.git"
+  old "$T/b.git/packed-refs.lock"
+  cd "$T"
+  run git-lock status --repo b.git --json
+  assert_failure 1
+  assert_output --partial "$T/b.git/packed-refs.lock"
+  assert_output --partial '"kind": "packed-refs"'
+  old "$G/config.lock"
+  GIT_DIR=r/.git run git-lock status --json
+  assert_failure 1
+  assert_output --partial "$G/config.lock"
+}
+
+# ---- the lock set ----------------------------------------------------------
+
+@test "status lists deep ref locks, reflog, object, commit-graph, reftable and other git locks" {
+  mkdir -p "$G/refs/heads/a" "$G/logs/refs/heads" "$G/objects/info/commit-graphs" "$G/reftable"
+  for f in refs/heads/a/b.lock packed-refs.lock HEAD.lock ORIG_HEAD.lock FETCH_HEAD.lock shallow.lock \
+           logs/refs/heads/main.lock objects/info/commit-graph.lock objects/info/commit-graphs/commit-graph-chain.lock \
+           objects/pack/multi-pack-index.lock reftable/tables.list.lock; do
+    : > "$G/$f"
+  done
+  run git-lock status --json
+  assert_success # all young
+  for f in refs/heads/a/b.lock packed-refs.lock HEAD.lock ORIG_HEAD.lock FETCH_HEAD.lock shallow.lock \
+           logs/refs/heads/main.lock objects/info/commit-graph.lock objects/info/commit-graphs/commit-graph-chain.lock \
+           objects/pack/multi-pack-index.lock reftable/tables.list.lock; do
+    assert_output --partial "\"path\": \"$G/$f\""
+  done
+  assert_output --partial '"kind": "ref"'
+  assert_output --partial '"verdict": "young"'
+}
+
+@test "gc.pid of a dead pid on this host is stale; a live pid or another host's is not" {
+  echo "$(dead_pid) $(hostname)" > "$G/gc.pid" && old "$G/gc.pid"
+  run git-lock status --json
+  assert_failure 1
+  assert_output --partial '"kind": "gc-pid"'
+  assert_output --partial '"verdict": "stale"'
+
+  sleep 30 & KILL_PIDS=$!
+  echo "$KILL_PIDS $(hostname)" > "$G/gc.pid" && old "$G/gc.pid"
+  run git-lock status --json
+  assert_success
+  assert_output --partial '"verdict": "active"'
+  assert_output --partial "\"pid\": $KILL_PIDS"
+
+  echo "4242 build-host-elsewhere" > "$G/gc.pid" && old "$G/gc.pid"
+  run git-lock status --json
+  assert_success
+  assert_output --partial '"verdict": "unknown"'
+  run git-lock clean --force
+  [ -e "$G/gc.pid" ]
+}
+
+@test "status exits 0 with nothing stale and 1 with a stale lock, as JSON too" {
+  run git-lock status
+  assert_success
+  assert_output ""
+  : > "$G/index.lock"
+  run git-lock status
+  assert_success
+  assert_output --partial "young"
+  old "$G/index.lock"
+  run git-lock status --quiet
+  assert_failure 1
+  assert_output ""
+  run git-lock status --json
+  assert_failure 1
+  echo "$output" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert len(d) == 1, d
+l = d[0]
+assert set(["path", "kind", "verdict", "age_s", "size", "holders"]) <= set(l), l
+assert l["kind"] == "index" and l["verdict"] == "stale" and l["age_s"] > 7000 and l["holders"] == [], l
+'
+}
+
+@test "status suggests core.lockfilePid when a lock had no holder record" {
+  old "$G/index.lock"
+  run git-lock status
+  assert_output --partial "git config core.lockfilePid true"
+}
+
+# ---- holder records (core.lockfilePid) ---------------------------------------
+
+@test "a holder record naming a live pid makes its lock active and is never listed itself" {
+  sleep 30 & KILL_PIDS=$!
+  old "$G/index.lock"
+  printf 'pid %s\n' "$KILL_PIDS" > "$G/index~pid.lock"
+  run git-lock status --json
+  assert_success
+  assert_output --partial '"verdict": "active"'
+  assert_output --partial "\"pid\": $KILL_PIDS"
+  refute_output --partial "~pid.lock"
+  run git-lock clean --force
+  [ -e "$G/index.lock" ] && [ -e "$G/index~pid.lock" ]
+}
+
+@test "a holder record naming a dead pid beats a live git in the repo; the record goes with its lock" {
+  { sleep 30 | git -C "$R" cat-file --batch >/dev/null; } 3>&- &
+  KILL_PIDS=$!
+  sleep 0.2
+  old "$G/index.lock"
+  printf 'pid %s\n' "$(dead_pid)" > "$G/index~pid.lock"
+  : > "$G/HEAD.lock" && old "$G/HEAD.lock" # no record: the live git keeps it
+  run git-lock clean
+  assert_success
+  assert_output --partial "removed $G/index.lock"
+  [ ! -e "$G/index.lock" ] && [ ! -e "$G/index~pid.lock" ]
+  [ -e "$G/HEAD.lock" ]
+}
+
+@test "with core.lockfilePid, git's own record marks the lock it holds during a hook" {
+  cat > "$G/hooks/pre-commit" <<EOF
+#!/bin/sh
+ls "$G" > "$T/ls"
+git-lock status --json > "$T/st.json"
+exit 0
+EOF
+  chmod +x "$G/hooks/pre-commit"
+  echo x > "$R/f" && git -C "$R" add f && git -C "$R" commit -q -m f
+  echo y > "$R/f"
+  git -C "$R" -c core.lockfilePid=true commit -q -a -m y
+  grep -q 'index~pid.lock' "$T/ls" || skip "git $(git --version | cut -d' ' -f3) ignores core.lockfilePid"
+  grep -q '"verdict": "active"' "$T/st.json"
+  ! grep -q '~pid.lock"' "$T/st.json"
+}
+
+# ---- live holders ----------------------------------------------------------
+
+@test "a lock held open by a live process is never removed, --force included" {
+  old "$G/HEAD.lock"
+  ( exec 3>>"$G/HEAD.lock"; exec sleep 30 ) 3>&- &
+  KILL_PIDS=$!
+  sleep 0.2
+  run git-lock clean --force --stale-after 0
+  assert_success
+  assert_output --partial "kept $G/HEAD.lock (active: open in live process $KILL_PIDS (sleep))"
+  [ -e "$G/HEAD.lock" ]
+  kill -9 $KILL_PIDS && wait $KILL_PIDS 2>/dev/null || true
+  run git-lock status --json
+  assert_failure 1
+}
+
+@test "a file held open by python is active with the holder's pid and comm" {
+  old "$G/packed-refs.lock"
+  python3 -c 'import sys, time; f = open(sys.argv[1], "a"); print("ok", flush=True); time.sleep(30)' "$G/packed-refs.lock" > "$T/py.out" 3>&- &
+  KILL_PIDS=$!
+  wait_for "$T/py.out" && until grep -q ok "$T/py.out"; do sleep 0.05; done
+  run git-lock status --json
+  assert_success
+  assert_output --partial '"verdict": "active"'
+  assert_output --partial "\"pid\": $KILL_PIDS"
+  assert_output --partial '"comm": "python3'
+}
+
+@test "a live git commit waiting on its editor keeps every lock of the repository" {
+  mkfifo "$T/fifo"
+  printf '#!/bin/sh\ncat "%s" > /dev/null\necho msg > "$1"\n' "$T/fifo" > "$T/editor" && chmod +x "$T/editor"
+  ( cd "$R" && GIT_EDITOR="$T/editor" git commit -q --allow-empty ) 3>&- &
+  local commit=$!
+  old "$G/refs/heads/other.lock" "$G/ORIG_HEAD.lock"
+  sleep 0.3
+  run git-lock clean --force --stale-after 0
+  assert_success
+  assert_output --partial "live git process"
+  refute_output --partial "removed"
+  [ -e "$G/refs/heads/other.lock" ] && [ -e "$G/ORIG_HEAD.lock" ]
+  echo go > "$T/fifo"
+  wait "$commit"
+  run git-lock clean
+  assert_success
+  assert_output --partial "removed $G/ORIG_HEAD.lock"
+  [ ! -e "$G/refs/heads/other.lock" ]
+}
+
+@test "a pre-commit hook of git commit -a calling git-lock clean --force leaves index.lock and the commit succeeds" {
+  echo x > "$R/f" && git -C "$R" add f && git -C "$R" commit -q -m f
+  cat > "$G/hooks/pre-commit" <<EOF
+#!/bin/sh
+git-lock clean --force 2> "$T/hook.err"
+EOF
+  chmod +x "$G/hooks/pre-commit"
+  echo y > "$R/f"
+  run git -C "$R" commit -q -a -m y
+  assert_success
+  grep -q "kept $G/index.lock (active" "$T/hook.err"
+  ! grep -q removed "$T/hook.err"
+  [ "$(git -C "$R" log -1 --format=%s)" = y ]
+  [ "$(git -C "$R" status --porcelain)" = "" ]
+}
+
+@test "git lock clean, dispatched by git itself, is not blocked by its own parent git" {
+  old "$G/index.lock"
+  cd "$R"
+  run git lock clean
+  assert_success
+  assert_output --partial "removed $G/index.lock"
+  [ ! -e "$G/index.lock" ]
+}
+
+# ---- removal ---------------------------------------------------------------
+
+@test "an old lock with no holder is removed, reported with path, age and reason, and git add works again" {
+  echo x > "$R/f"
+  : > "$G/index.lock" && old "$G/index.lock"
+  run git -C "$R" add f
+  assert_failure
+  run git-lock clean
+  assert_success
+  assert_output --regexp "git-lock: removed $G/index.lock \(age 2h, no live holder; older than 30s\)"
+  [ -z "$(leftovers "$G" COMMIT_EDITMSG HEAD branches config description hooks index info logs objects refs)" ]
+  run git -C "$R" add f
+  assert_success
+}
+
+@test "--dry-run removes nothing and says what would go" {
+  old "$G/index.lock" "$G/packed-refs.lock"
+  run git-lock clean --dry-run
+  assert_success
+  assert_output --partial "would remove $G/index.lock"
+  assert_output --partial "would remove $G/packed-refs.lock"
+  [ -e "$G/index.lock" ] && [ -e "$G/packed-refs.lock" ]
+  run git-lock clean --dry-run --json
+  assert_output --partial '"action": "would-remove"'
+  [ -e "$G/index.lock" ]
+}
+
+@test "a young lock is kept; --force removes it when nobody holds it" {
+  : > "$G/index.lock"
+  run git-lock clean
+  assert_success
+  assert_output --partial "kept $G/index.lock (young"
+  [ -e "$G/index.lock" ]
+  run git-lock clean --force
+  assert_success
+  [ ! -e "$G/index.lock" ]
+}
+
+@test "a lock that is a symlink is never followed and its target survives" {
+  echo precious > "$T/target"
+  ln -s "$T/target" "$G/index.lock"
+  old "$G/index.lock" "$T/target"
+  run git-lock clean --force
+  assert_failure 1
+  assert_output --partial "symlink"
+  [ -L "$G/index.lock" ]
+  [ "$(cat "$T/target")" = precious ]
+}
+
+@test "nothing outside the git dir is touched" {
+  mkdir "$T/ext" && : > "$T/ext/x.lock" && : > "$T/outside.lock" && old "$T/ext/x.lock" "$T/outside.lock"
+  ln -s "$T/ext" "$G/refs/heads/ext"
+  run git-lock clean --force
+  assert_success
+  [ -e "$T/ext/x.lock" ]
+  run git-lock clean --force -- "$T/outside.lock"
+  assert_failure 64
+  [ -e "$T/outside.lock" ]
+  run git-lock clean --force -- "$G/refs/heads/ext/x.lock"
+  [ -e "$T/ext/x.lock" ]
+}
+
+@test "clean -- LOCK judges only the named lock" {
+  old "$G/index.lock" "$G/HEAD.lock"
+  run git-lock clean -- "$G/index.lock"
+  assert_success
+  [ ! -e "$G/index.lock" ] && [ -e "$G/HEAD.lock" ]
+}
+
+# ---- wait ------------------------------------------------------------------
+
+@test "wait returns 0 at once when the repository is free" {
+  local t0=$SECONDS
+  run git-lock wait --timeout 5s
+  assert_success
+  [ $((SECONDS - t0)) -le 1 ]
+}
+
+@test "wait --timeout 1s with a live holder gives 75 after about a second" {
+  old "$G/index.lock"
+  ( exec 3>>"$G/index.lock"; exec sleep 30 ) 3>&- &
+  KILL_PIDS=$!
+  sleep 0.2
+  local t0 t1
+  t0=$(date +%s%N)
+  run git-lock wait --timeout 1s
+  t1=$(date +%s%N)
+  assert_failure 75
+  assert_output --partial "$G/index.lock (active)"
+  local ms=$(((t1 - t0) / 1000000))
+  [ "$ms" -ge 950 ] && [ "$ms" -lt 3000 ]
+}
+
+@test "wait --clean removes a stale lock and returns" {
+  old "$G/index.lock"
+  run git-lock wait --clean --timeout 2s
+  assert_success
+  assert_output --partial "removed $G/index.lock"
+}
+
+# ---- run -------------------------------------------------------------------
+
+@test "six concurrent runs never interleave" {
+  cd "$R"
+  for i in 1 2 3 4 5 6; do
+    git-lock run -- sh -c 'echo in >> "$1"; sleep 0.2; echo out >> "$1"' sh "$T/log" 3>&- &
+  done
+  wait
+  [ "$(wc -l < "$T/log")" -eq 12 ]
+  [ "$(paste -sd' ' "$T/log")" = "in out in out in out in out in out in out" ]
+  [ ! -e "$G/hardshell-run.lock" ]
+}
+
+@test "run passes the command's exit code through and releases the lock" {
+  cd "$R"
+  run git-lock run -- sh -c 'exit 7'
+  assert_failure 7
+  [ ! -e "$G/hardshell-run.lock" ]
+  run git-lock run -- true
+  assert_success
+}
+
+@test "run gives 75 when the lock stays busy past --timeout, and CMD never runs" {
+  cd "$R"
+  git-lock run -- sleep 3 3>&- &
+  wait_for "$G/hardshell-run.lock"
+  run git-lock run --timeout 300ms -- touch "$T/ran"
+  assert_failure 75
+  [ ! -e "$T/ran" ]
+  run git-lock status --json
+  assert_output --partial '"kind": "run"'
+  assert_output --partial '"verdict": "active"'
+}
+
+@test "a SIGKILLed holder's run lock is taken over once stale" {
+  cd "$R"
+  git-lock run --stale-after 1s -- sh -c 'echo $$ > "$1"; exec sleep 30' sh "$T/child.pid" 3>&- &
+  local holder=$!
+  wait_for "$T/child.pid"
+  KILL_PIDS="$(cat "$T/child.pid")"
+  kill -9 "$holder"
+  [ -d "$G/hardshell-run.lock" ]
+  run git-lock run --stale-after 1s --timeout 10s -- echo taken
+  assert_success
+  assert_output "taken"
+  [ ! -e "$G/hardshell-run.lock" ]
+}
+
+@test "ten waiters racing for one stale run lock never get in together" {
+  mkdir "$G/hardshell-run.lock"
+  printf '{"pid":%s,"host":"%s","createdAt":1}\n' "$(dead_pid)" "$(hostname)" > "$G/hardshell-run.lock/owner"
+  old "$G/hardshell-run.lock"
+  run git-lock status --json
+  assert_failure 1
+  assert_output --partial '"kind": "run"'
+  cd "$R"
+  for i in $(seq 10); do
+    git-lock run --timeout 20s -- sh -c 'echo in >> "$1"; sleep 0.05; echo out >> "$1"' sh "$T/log" 3>&- &
+  done
+  wait
+  [ "$(wc -l < "$T/log")" -eq 20 ]
+  [ "$(paste -sd' ' "$T/log")" = "$(printf 'in out %.0s' $(seq 10) | sed 's/ $//')" ]
+}
+
+@test "run forwards SIGTERM to the command and releases the lock after it ends" {
+  cd "$R"
+  git-lock run -- sh -c 'trap "echo got-term > \"$1\"; exit 3" TERM; echo $$ > "$1.pid"; while :; do sleep 0.05; done' sh "$T/term" 3>&- &
+  local holder=$!
+  wait_for "$T/term.pid"
+  kill -TERM "$holder"
+  local rc=0
+  wait "$holder" || rc=$?
+  [ "$rc" -eq 143 ]
+  [ "$(cat "$T/term")" = got-term ]
+  [ ! -e "$G/hardshell-run.lock" ]
+}
+
+# ---- CLI -------------------------------------------------------------------
+
+@test "git lock status works with dist on PATH" {
+  old "$G/index.lock"
+  cd "$R"
+  run git lock status
+  assert_failure 1
+  assert_output --partial "stale"
+  assert_output --partial "$G/index.lock"
+}
+
+@test "bad flags, bad durations and unknown subcommands are exit 64" {
+  run git-lock status --bogus
+  assert_failure 64
+  run git-lock wait --timeout soon
+  assert_failure 64
+  assert_output --partial '"soon"'
+  run git-lock frobnicate
+  assert_failure 64
+  run git-lock run --name 'a/b' -- true
+  assert_failure 64
+  run git-lock run
+  assert_failure 64
+}
+
+@test "--help shows examples and --version the version" {
+  run git-lock status --help
+  assert_success
+  assert_output --partial "Examples:"
+  run git-lock --version
+  assert_output --regexp '^git-lock [0-9]+\.[0-9]+\.[0-9]+'
+}

@@ -1,0 +1,73 @@
+import { describe, expect, test } from "bun:test";
+import { existsSync, openSync, closeSync, writeFileSync } from "node:fs";
+import { TempFailError, UsageError } from "../../../lib/core/errors";
+import { cleanLocks, scanLocks, waitForLocks } from "../../../lib/git/gitlock";
+import { aged, makeRepo } from "./helpers";
+
+const HOUR = 3_600_000;
+
+describe("scanLocks / cleanLocks", () => {
+  test("a clean repository has no locks and suggests nothing", () => {
+    const { repo } = makeRepo();
+    expect(scanLocks({ cwd: repo, env: {} })).toMatchObject({ locks: [], noHolderRecord: false });
+  });
+
+  test("clean removes stale locks only, reports each, and --dry-run removes nothing", () => {
+    const { repo, gitDir } = makeRepo();
+    aged(`${gitDir}/index.lock`, 2 * HOUR);
+    aged(`${gitDir}/HEAD.lock`, 1000);
+    const dry = cleanLocks({ cwd: repo, env: {}, dryRun: true });
+    expect(dry.removals.map((x) => x.lock.lock.path)).toEqual([`${gitDir}/index.lock`]);
+    expect(existsSync(`${gitDir}/index.lock`)).toBe(true);
+    const r = cleanLocks({ cwd: repo, env: {} });
+    expect(r.noHolderRecord).toBe(true);
+    expect(r.removals).toHaveLength(1);
+    expect(r.removals[0]!.outcome.removed).toBe(true);
+    expect(existsSync(`${gitDir}/index.lock`)).toBe(false);
+    expect(existsSync(`${gitDir}/HEAD.lock`)).toBe(true);
+  });
+
+  test("named paths restrict the scan; a path outside the git dir is a usage error", () => {
+    const { dir, repo, gitDir } = makeRepo();
+    aged(`${gitDir}/index.lock`, 2 * HOUR);
+    aged(`${gitDir}/HEAD.lock`, 2 * HOUR);
+    const r = scanLocks({ cwd: repo, env: {}, paths: [".git/HEAD.lock"] });
+    expect(r.locks.map((j) => j.lock.path)).toEqual([`${gitDir}/HEAD.lock`]);
+    writeFileSync(`${dir}/x.lock`, "");
+    expect(() => scanLocks({ cwd: repo, env: {}, paths: [`${dir}/x.lock`] })).toThrow(UsageError);
+    expect(() => scanLocks({ cwd: repo, env: {}, paths: [`${gitDir}/config`] })).toThrow(UsageError);
+  });
+});
+
+describe("waitForLocks", () => {
+  test("returns at once when free", async () => {
+    const { repo } = makeRepo();
+    const r = await waitForLocks({ cwd: repo, env: {}, timeoutMs: 1000 });
+    expect(r.polls).toBe(1);
+  });
+
+  test("a live holder makes it give up with TempFailError after the timeout", async () => {
+    const { repo, gitDir } = makeRepo();
+    aged(`${gitDir}/index.lock`, 2 * HOUR);
+    const fd = openSync(`${gitDir}/index.lock`, "r");
+    try {
+      const t0 = performance.now();
+      const err = await waitForLocks({ cwd: repo, env: {}, timeoutMs: 300, selfPid: 1 }).catch((e) => e);
+      expect(err).toBeInstanceOf(TempFailError);
+      expect((err as TempFailError).exitCode).toBe(75);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
+  test("--clean removes stale locks on the way; a young lock is waited for", async () => {
+    const { repo, gitDir } = makeRepo();
+    aged(`${gitDir}/index.lock`, 2 * HOUR);
+    const r = await waitForLocks({ cwd: repo, env: {}, timeoutMs: 1000, clean: true });
+    expect(r.removals).toHaveLength(1);
+    aged(`${gitDir}/HEAD.lock`, 0);
+    const w = await waitForLocks({ cwd: repo, env: {}, timeoutMs: 2000, staleAfterMs: 300 });
+    expect(w.polls).toBeGreaterThan(1);
+  });
+});
