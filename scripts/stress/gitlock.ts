@@ -17,7 +17,7 @@
  * with no git running, only the held locks remain; git-lock only ever exits 0 or 1; no git
  * command failed because its own lock vanished; `git fsck` is clean and git works afterwards.
  */
-import { mkdirSync, openSync, closeSync, existsSync, statSync, utimesSync, writeFileSync, rmSync, readdirSync } from "node:fs";
+import { mkdirSync, openSync, closeSync, existsSync, realpathSync, statSync, utimesSync, writeFileSync, rmSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { bin, check, parseOpts, report, Rng, runSync, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
 
@@ -86,6 +86,8 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
     reader.releaseLock();
   }
   const heldIno = held.map((p) => statSync(p).ino);
+  // git-lock reports real paths; TMPDIR may sit behind a symlink
+  const heldReal = held.map((p) => realpathSync(p));
   const heldIntact = () => held.every((p, i) => existsSync(p) && statSync(p).ino === heldIno[i]);
 
   const deadline = performance.now() + opts.seconds * 1000;
@@ -189,7 +191,7 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
       } else {
         try {
           const list = JSON.parse(s.stdout) as { path: string; verdict: string }[];
-          for (const h of held) if (!list.some((l) => l.path === h && l.verdict === "active")) statusActiveMisses++;
+          for (let i = 0; i < held.length; i++) if (!list.some((l) => (l.path === held[i] || l.path === heldReal[i]) && l.verdict === "active")) statusActiveMisses++;
         } catch {
           glBadExit++;
         }
