@@ -196,9 +196,10 @@ assert l["kind"] == "index" and l["verdict"] == "stale" and l["age_s"] > 7000 an
 }
 
 @test "a holder record naming a dead pid beats a live git in the repo; the record goes with its lock" {
-  { sleep 30 | git -C "$R" cat-file --batch >/dev/null; } 3>&- &
-  KILL_PIDS=$!
-  sleep 0.2
+  ( exec 3>&-; sleep 30 | git -C "$R" cat-file --batch >/dev/null ) &
+  local sub=$! gitpid i
+  for i in $(seq 100); do gitpid=$(pgrep -P "$sub" -x git) && break; sleep 0.05; done
+  KILL_PIDS="$sub $gitpid $(pgrep -P "$sub" -x sleep)"
   old "$G/index.lock"
   printf 'pid %s\n' "$(dead_pid)" > "$G/index~pid.lock"
   : > "$G/HEAD.lock" && old "$G/HEAD.lock" # no record: the live git keeps it
@@ -255,11 +256,11 @@ EOF
 
 @test "a live git commit waiting on its editor keeps every lock of the repository" {
   mkfifo "$T/fifo"
-  printf '#!/bin/sh\ncat "%s" > /dev/null\necho msg > "$1"\n' "$T/fifo" > "$T/editor" && chmod +x "$T/editor"
+  printf '#!/bin/sh\n: > "%s.editing"\ncat "%s" > /dev/null\necho msg > "$1"\n' "$T/fifo" "$T/fifo" > "$T/editor" && chmod +x "$T/editor"
   ( cd "$R" && GIT_EDITOR="$T/editor" git commit -q --allow-empty ) 3>&- &
   local commit=$!
   old "$G/refs/heads/other.lock" "$G/ORIG_HEAD.lock"
-  sleep 0.3
+  wait_for "$T/fifo.editing"
   run git-lock clean --force --stale-after 0
   assert_success
   assert_output --partial "live git process"
