@@ -1,8 +1,9 @@
 /**
  * Repository discovery for git-lock, following git's own rules
- * (gitrepository-layout(5), git(1) "GIT_DIR", Documentation/technical/... and
- * setup.c's discovery walk) without spawning `git` (start-up time matters in
- * hooks):
+ * (Documentation/gitrepository-layout.txt, git-worktree.txt "DETAILS",
+ * git.txt "GIT_DIR" / "GIT_CEILING_DIRECTORIES", and setup.c's
+ * setup_git_directory_gently walk) without spawning `git` (its start-up
+ * would cost more than the whole scan of a clean repository):
  *
  * - Start at `--repo PATH` or the current directory; when neither is given and
  *   GIT_DIR is set (hooks, scripts), GIT_DIR names the git dir directly.
