@@ -149,6 +149,22 @@ export class ProcSnapshot {
     return this.stat(pid)?.startTime;
   }
 
+  private bootMs: number | null | undefined;
+  /**
+   * When the process started, in epoch ms (boot time from /proc/uptime plus
+   * the start ticks, USER_HZ = 100 as on every Linux ABI). Precise to ~20 ms
+   * while the wall clock is not stepped; undefined when unreadable.
+   */
+  startEpochMs(pid: number): number | undefined {
+    if (this.bootMs === undefined) {
+      const up = Number(readText(`${this.root}/uptime`)?.split(" ")[0]);
+      this.bootMs = Number.isFinite(up) ? Date.now() - up * 1000 : null;
+    }
+    const ticks = this.startTime(pid);
+    if (this.bootMs === null || ticks === undefined || !Number.isFinite(ticks)) return undefined;
+    return this.bootMs + ticks * 10;
+  }
+
   /** argv as the process set it (NUL-separated /proc/PID/cmdline). */
   cmdline(pid: number): string[] | undefined {
     const e = this.entry(pid);
@@ -281,8 +297,8 @@ export function isInside(path: string, dir: string): boolean {
 export interface WorkingProcess {
   pid: number;
   comm: string;
-  /** Why it counts: its cwd, or its GIT_DIR, is inside one of the directories. */
-  via: "cwd" | "GIT_DIR";
+  /** Why it counts: its cwd, its `envName` variable, or a path from its argv is inside one of the directories. */
+  via: "cwd" | "env" | "argv";
 }
 
 /**
@@ -292,7 +308,14 @@ export interface WorkingProcess {
  */
 export function processesWorkingIn(
   dirs: readonly string[],
-  opts: { isCandidate: (comm: string) => boolean; envName?: string; snapshot?: ProcSnapshot; exclude?: ReadonlySet<number> },
+  opts: {
+    isCandidate: (comm: string) => boolean;
+    envName?: string;
+    /** Paths named on the candidate's command line that count like its cwd (e.g. git's -C, --git-dir). */
+    argvPaths?: (argv: string[]) => string[];
+    snapshot?: ProcSnapshot;
+    exclude?: ReadonlySet<number>;
+  },
 ): WorkingProcess[] {
   const snap = opts.snapshot ?? new ProcSnapshot();
   const out: WorkingProcess[] = [];
@@ -305,13 +328,24 @@ export function processesWorkingIn(
       out.push({ pid, comm, via: "cwd" });
       continue;
     }
-    if (opts.envName) {
-      let v = snap.envVar(pid, opts.envName);
-      if (v !== undefined && v !== "") {
-        if (!v.startsWith("/") && cwd !== undefined) v = `${cwd}/${v}`;
-        const norm = normalizePath(v);
-        if (dirs.some((d) => isInside(norm, d))) out.push({ pid, comm, via: "GIT_DIR" });
+    const inside = (p: string): boolean => {
+      if (!p.startsWith("/")) {
+        if (cwd === undefined) return false;
+        p = `${cwd}/${p}`;
       }
+      const norm = normalizePath(p);
+      return dirs.some((d) => isInside(norm, d));
+    };
+    if (opts.envName) {
+      const v = snap.envVar(pid, opts.envName);
+      if (v !== undefined && v !== "" && inside(v)) {
+        out.push({ pid, comm, via: "env" });
+        continue;
+      }
+    }
+    if (opts.argvPaths) {
+      const argv = snap.cmdline(pid);
+      if (argv && opts.argvPaths(argv).some(inside)) out.push({ pid, comm, via: "argv" });
     }
   }
   return out;

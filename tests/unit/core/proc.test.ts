@@ -56,6 +56,7 @@ describe("ProcSnapshot and the /proc scans", () => {
       expect(snap.envVar(child.pid, "HS_PROBE")).toBe("yes");
       expect(snap.ancestors(child.pid)[0]).toBe(process.pid);
       expect(snap.startTime(child.pid)).toBe(processStartTime(child.pid));
+      expect(Math.abs(snap.startEpochMs(child.pid)! - Date.now())).toBeLessThan(1500);
     } finally {
       child.kill(9);
       await child.exited;
@@ -84,7 +85,9 @@ describe("ProcSnapshot and the /proc scans", () => {
     try {
       const found = processesWorkingIn([dir], { isCandidate: (c) => c === "sleep", envName: "GIT_DIR" });
       expect(found.find((p) => p.pid === a.pid)?.via).toBe("cwd");
-      expect(found.find((p) => p.pid === b.pid)?.via).toBe("GIT_DIR");
+      expect(found.find((p) => p.pid === b.pid)?.via).toBe("env");
+      const byArgv = processesWorkingIn([dir], { isCandidate: (c) => c === "sleep", argvPaths: () => [`${dir}/sub`] });
+      expect(byArgv.find((p) => p.pid === b.pid)?.via).toBe("argv");
       expect(processesWorkingIn([dir], { isCandidate: (c) => c === "git" }).some((p) => p.pid === a.pid)).toBe(false);
     } finally {
       a.kill(9);
