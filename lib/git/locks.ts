@@ -50,6 +50,8 @@ export interface LockFile {
   type: "file" | "dir" | "symlink" | "other";
   size: number;
   mtimeMs: number;
+  /** Last inode change: never earlier than the lock's creation, and `touch -d` cannot move it back. */
+  ctimeMs: number;
   dev: number;
   ino: number;
   uid: number;
@@ -131,6 +133,7 @@ class Collector {
       type: typeOf(st),
       size: st.size,
       mtimeMs: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
       dev: st.dev,
       ino: st.ino,
       uid: st.uid,

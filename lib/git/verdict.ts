@@ -8,12 +8,20 @@
  * 2. A live process has the lock file open (/proc/PID/fd, proc(5)): `git add`
  *    keeps index.lock open while it hashes files.
  * 3. A live git process works in this repository: its cwd is inside a work
- *    tree or git dir of the repository, or its GIT_DIR points there. git holds
+ *    tree or git dir of the repository, or its GIT_DIR (or -C, --git-dir,
+ *    --work-tree on its command line) points there. git holds
  *    a lock with no fd open while it waits on the editor or runs a hook (during
  *    `git commit -a` the pre-commit hook runs while the parent git holds
  *    index.lock closed), so ancestors of this process count too. The one
  *    exception is the dispatcher: run as `git lock ...`, our parent `git`
  *    whose subcommand is `lock` holds nothing.
+ *    A process can only hold a lock it created (lockfile.c keeps locks per
+ *    process and removes them at exit), and it created it after it started:
+ *    the lock's ctime (which `touch -d` cannot move back) is at or after the
+ *    holder's start. So a git that started more than START_SLACK_MS after
+ *    the lock's ctime is not its holder — this is what lets a hook clear a
+ *    crashed lock from hours ago while its own parent git runs. A git whose
+ *    start time cannot be read counts.
  * 4. `gc.pid` is judged by the host and pid written in it, as git gc does.
  * 5. hardshell run locks are judged by their owner record (lib/core/lock.ts).
  *
@@ -53,6 +61,10 @@ export interface Holder {
   comm: string;
 }
 
+interface GitWorker extends Holder {
+  startMs?: number;
+}
+
 export interface JudgedLock {
   lock: LockFile;
   verdict: Verdict;
@@ -68,6 +80,8 @@ export const DEFAULT_STALE_MS = 30_000;
 export const UNKNOWN_GRACE_MS = 15 * 60_000;
 export const UNKNOWN_REF_GRACE_MS = 60 * 60_000;
 export const OTHER_HOST_GC_GRACE_MS = 12 * 60 * 60_000;
+/** Tolerance for "started after the lock": /proc tick rounding and small wall-clock steps. */
+export const START_SLACK_MS = 1_000;
 
 export interface JudgeOptions {
   /** `--stale-after`: replaces both the visible threshold and the unknown grace periods. */
@@ -110,6 +124,42 @@ export function gitSubcommand(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * Paths a git command line points at: `-C DIR` (cumulative, like git),
+ * `--git-dir`, `--work-tree`. git applies them with chdir/setenv inside the
+ * process, which /proc/PID/environ (the initial environment) does not show.
+ */
+export function gitArgvPaths(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  let base = "";
+  const join = (p: string) => (p.startsWith("/") || base === "" ? p : `${base}/${p}`);
+  for (let i = 1; i < argv.length; i++) {
+    const w = argv[i]!;
+    const eq = w.indexOf("=");
+    const name = w.startsWith("--") && eq > 0 ? w.slice(0, eq) : w;
+    const inline = w.startsWith("--") && eq > 0 ? w.slice(eq + 1) : undefined;
+    if (name === "-C") {
+      const v = argv[++i];
+      if (v === undefined) break;
+      if (v !== "") base = join(v);
+      out.push(base);
+      continue;
+    }
+    if (name === "--git-dir" || name === "--work-tree") {
+      const v = inline ?? argv[++i];
+      if (v !== undefined && v !== "") out.push(join(v));
+      continue;
+    }
+    if (name === "-c" || name === "--namespace" || name === "--exec-path" || name === "--config-env") {
+      if (inline === undefined) i++;
+      continue;
+    }
+    if (w.startsWith("-")) continue;
+    break; // the subcommand: its own arguments are not git's
+  }
+  return out;
+}
+
 /** Ancestors of `pid` that are the `git lock` dispatcher (they hold no lock). */
 export function dispatcherAncestors(snap: ProcSnapshot, pid: number): Set<number> {
   const out = new Set<number>();
@@ -150,14 +200,19 @@ export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: Judg
 
   let exclude: Set<number> | undefined;
   const excluded = (): Set<number> => (exclude ??= new Set([selfPid, ...dispatcherAncestors(snap, selfPid)]));
-  let gitProcs: Holder[] | undefined;
-  const gitWorkers = (): Holder[] => {
+  let gitProcs: GitWorker[] | undefined;
+  const gitWorkers = (): GitWorker[] => {
     if (gitProcs) return gitProcs;
     const dirs = [repo.commonDir, repo.gitDir, ...repo.worktreeGitDirs, ...repo.workTrees];
-    return (gitProcs = processesWorkingIn([...new Set(dirs)], { isCandidate: isGitComm, envName: "GIT_DIR", snapshot: snap, exclude: excluded() }).map(
-      (p) => ({ pid: p.pid, comm: p.comm }),
+    return (gitProcs = processesWorkingIn([...new Set(dirs)], { isCandidate: isGitComm, envName: "GIT_DIR", argvPaths: gitArgvPaths, snapshot: snap, exclude: excluded() }).map(
+      (p) => ({ pid: p.pid, comm: p.comm, startMs: snap.startEpochMs(p.pid) }),
     ));
   };
+  /** git processes that could have created this lock (started before its ctime, with slack). */
+  const gitHolders = (lock: LockFile): Holder[] =>
+    gitWorkers()
+      .filter((g) => g.startMs === undefined || g.startMs <= lock.ctimeMs + START_SLACK_MS)
+      .map((g) => ({ pid: g.pid, comm: g.comm }));
 
   type Pending = { j: JudgedLock; needsGit: boolean };
   const results: JudgedLock[] = [];
@@ -269,10 +324,11 @@ export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: Judg
     // Evidence 3 (cheap: comm of every process, cwd/environ of git processes only).
     const undecided: Pending[] = [];
     for (const p of pending) {
-      if (p.needsGit && gitWorkers().length) {
+      const holders = p.needsGit ? gitHolders(p.j.lock) : [];
+      if (holders.length) {
         p.j.verdict = "active";
-        p.j.holders = gitWorkers();
-        p.j.reason = `live git process in this repository (pid ${p.j.holders.map((h) => h.pid).join(", ")})`;
+        p.j.holders = holders;
+        p.j.reason = `live git process in this repository (pid ${holders.map((h) => h.pid).join(", ")})`;
       } else undecided.push(p);
     }
     // Evidence 2 (one fd scan for all remaining locks).

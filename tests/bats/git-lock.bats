@@ -274,6 +274,19 @@ EOF
   [ ! -e "$G/refs/heads/other.lock" ]
 }
 
+@test "a live git pointed at the repository by --git-dir from elsewhere keeps its locks" {
+  ( exec 3>&-; cd "$T" && sleep 30 | git --git-dir="$G" cat-file --batch >/dev/null ) &
+  local sub=$! gitpid i
+  for i in $(seq 100); do gitpid=$(pgrep -P "$sub" -x git) && break; sleep 0.05; done
+  KILL_PIDS="$sub $gitpid $(pgrep -P "$sub" -x sleep)"
+  [ "$(readlink "/proc/$gitpid/cwd")" = "$T" ]
+  old "$G/HEAD.lock"
+  run git-lock clean --force
+  assert_success
+  assert_output --partial "kept $G/HEAD.lock (active: live git process in this repository (pid $gitpid))"
+  [ -e "$G/HEAD.lock" ]
+}
+
 @test "a pre-commit hook of git commit -a calling git-lock clean --force leaves index.lock and the commit succeeds" {
   echo x > "$R/f" && git -C "$R" add f && git -C "$R" commit -q -m f
   cat > "$G/hooks/pre-commit" <<EOF
@@ -288,6 +301,20 @@ EOF
   ! grep -q removed "$T/hook.err"
   [ "$(git -C "$R" log -1 --format=%s)" = y ]
   [ "$(git -C "$R" status --porcelain)" = "" ]
+}
+
+@test "a hook clears a lock left before its git started, while the parent's index.lock stays" {
+  echo x > "$R/f" && git -C "$R" add f && git -C "$R" commit -q -m f
+  : > "$G/refs/heads/crashed.lock"
+  sleep 1.2 # older than git-lock's start-time slack: the commit below cannot have made it
+  printf '#!/bin/sh\ngit-lock clean --force 2> "%s"\n' "$T/hook.err" > "$G/hooks/pre-commit"
+  chmod +x "$G/hooks/pre-commit"
+  echo y > "$R/f"
+  run git -C "$R" commit -q -a -m y
+  assert_success
+  grep -q "removed $G/refs/heads/crashed.lock" "$T/hook.err"
+  grep -q "kept $G/index.lock (active" "$T/hook.err"
+  [ ! -e "$G/refs/heads/crashed.lock" ]
 }
 
 @test "git lock clean, dispatched by git itself, is not blocked by its own parent git" {

@@ -4,7 +4,7 @@ import { hostname } from "node:os";
 import { ProcSnapshot } from "../../../lib/core/proc";
 import { listLocks } from "../../../lib/git/locks";
 import { discoverRepo } from "../../../lib/git/repo";
-import { dispatcherAncestors, gitSubcommand, isGitComm, judgeLocks, unknownGraceMs, type JudgeOptions } from "../../../lib/git/verdict";
+import { dispatcherAncestors, gitArgvPaths, gitSubcommand, isGitComm, judgeLocks, START_SLACK_MS, unknownGraceMs, type JudgeOptions } from "../../../lib/git/verdict";
 import { aged, gitEnv, makeRepo } from "./helpers";
 
 const HOUR = 3_600_000;
@@ -68,6 +68,24 @@ describe("judgeLocks", () => {
     }
   });
 
+  test("a git that started well after a lock was created is not its holder", async () => {
+    const { repo, gitDir } = makeRepo();
+    aged(`${gitDir}/packed-refs.lock`, 2 * HOUR);
+    Bun.sleepSync(START_SLACK_MS + 200);
+    const g = Bun.spawn(["git", "cat-file", "--batch"], { cwd: repo, env: gitEnv, stdin: "pipe" });
+    try {
+      const t0 = Date.now();
+      while (new ProcSnapshot().comm(g.pid) !== "git" && Date.now() - t0 < 2000) Bun.sleepSync(2);
+      aged(`${gitDir}/index.lock`, 2 * HOUR); // created after git started: it may be git's
+      const v = judge(repo, { force: true });
+      expect(v["packed-refs.lock"]!.verdict).toBe("stale");
+      expect(v["index.lock"]!.verdict).toBe("active");
+    } finally {
+      g.kill(9);
+      await g.exited;
+    }
+  });
+
   test("a holder record naming a live pid is active", () => {
     const { repo, gitDir } = makeRepo();
     aged(`${gitDir}/index.lock`, 2 * HOUR);
@@ -124,6 +142,15 @@ describe("git process helpers", () => {
     expect(gitSubcommand(["git", "-C", "x", "-c", "a=b", "--no-pager", "lock", "clean"])).toBe("lock");
     expect(gitSubcommand(["git", "commit", "-a"])).toBe("commit");
     expect(gitSubcommand(["git"])).toBeUndefined();
+  });
+  test("paths on git's command line: cumulative -C, --git-dir, --work-tree; not the subcommand's", () => {
+    expect(gitArgvPaths(["git", "-C", "/a", "-C", "b", "--git-dir=x/.git", "--work-tree", "/w", "log", "-C", "/no"])).toEqual([
+      "/a",
+      "/a/b",
+      "/a/b/x/.git",
+      "/w",
+    ]);
+    expect(gitArgvPaths(["git", "-c", "a=b", "status"])).toEqual([]);
   });
   test("this test process has no `git lock` dispatcher among its ancestors", () => {
     expect(dispatcherAncestors(new ProcSnapshot(), process.pid).size).toBe(0);
