@@ -195,16 +195,24 @@ function tryCreate(lockPath: string, command: string | undefined): { owner: Lock
   }
 }
 
-type FlockFn = (fd: number, op: number) => number;
-let flockFn: FlockFn | null | undefined;
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const LOCK_UN = 8;
+export type FlockFn = (fd: number, op: number) => number;
+let flockLoad: Promise<FlockFn | null> | undefined;
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;
+export const LOCK_UN = 8;
 
-/** flock(2) from libc via bun:ffi, loaded on first use (start-up cost only on the takeover path). */
-async function loadFlock(): Promise<FlockFn | null> {
-  if (flockFn !== undefined) return flockFn;
-  flockFn = null;
+/**
+ * flock(2) from libc via bun:ffi, loaded on first use (start-up cost only on the takeover path).
+ * Also used by lib/sqlite/dotlock.ts to serialize clearing a stale node-sqlite3-wasm DB.lock.
+ * The promise is cached, so callers racing on the first load all get the function
+ * (caching a null placeholder made a concurrent first caller see "no flock").
+ */
+export function loadFlock(): Promise<FlockFn | null> {
+  return (flockLoad ??= importFlock());
+}
+
+async function importFlock(): Promise<FlockFn | null> {
+  let flockFn: FlockFn | null = null;
   try {
     const ffi = await import("bun:ffi");
     for (const name of ["libc.so.6", `libc.${ffi.suffix}`, "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "/usr/lib/libSystem.B.dylib"]) {
@@ -263,8 +271,8 @@ async function takeOver(lockPath: string, judged: LockJudgement, staleMs: number
   }
 }
 
-/** Remove stale locks moved aside by takers-over that were SIGKILLed before removing them. */
-function sweepAsideDebris(parent: string, base: string): void {
+/** Remove stale locks moved aside (`.<base>.hardshell-stale-<pid>-<tag>`) by takers-over that were SIGKILLed before removing them. */
+export function sweepAsideDebris(parent: string, base: string): void {
   const prefix = `.${base}.hardshell-stale-`;
   let names: string[];
   try {
