@@ -146,6 +146,21 @@ function rollbackAndClose(db: Database): void {
   }
 }
 
+/** Upper bound of a real mtime in ms; Bun reports a missing file's lastModified as 2^52-1 (verified with bun 1.4.5, unit-tested). */
+const MISSING_MTIME = 2 ** 52 - 1;
+
+/**
+ * Does `DB.lock` exist — node-sqlite3-wasm's lock directory (./dotlock.ts)? Used
+ * without --dotlock to warn that such a client may be writing without SQLite
+ * locks. One stat(2) through Bun.file (loading node:fs would cost ~1 ms of
+ * start-up); false for ":memory:".
+ */
+export function dotlockPresent(path: string): boolean {
+  if (isMemory(path)) return false;
+  const m = Bun.file(`${path}.lock`).lastModified;
+  return m > 0 && m < MISSING_MTIME;
+}
+
 export function setBusyTimeout(conn: Connection, ms: number): void {
   conn.db.run(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(ms))}`);
 }

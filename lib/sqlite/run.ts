@@ -29,6 +29,9 @@
  *   full-jitter backoff (lib/core/backoff.ts). SQLite's busy handler waits up to
  *   `busyTimeoutMs` per attempt, capped by what is left of the deadline so a
  *   `--deadline` is honoured even while SQLite itself is waiting.
+ * - An optional `guard` (RunOptions, e.g. node-sqlite3-wasm's DB.lock, ./dotlock.ts)
+ *   is entered before each attempt prepares anything and left after its
+ *   COMMIT/ROLLBACK; "held" counts as busy, through the same backoff.
  * - Right before COMMIT the runner yields one event-loop turn so a SIGTERM that
  *   arrived during a long statement is handled (rollback, exit 143) instead of
  *   committing.
@@ -79,6 +82,19 @@ export interface RunOptions {
   countChanges?: boolean;
   /** Run before every attempt (e.g. remove a half-written backup file). */
   beforeAttempt?: () => void;
+  /** Held around every attempt, from before its first statement to after COMMIT/ROLLBACK (--dotlock: ./dotlock.ts). */
+  guard?: AttemptGuard;
+}
+
+/**
+ * An extra lock around each attempt. `enter` either takes it or throws; an
+ * error for which `isHeld` is true counts as busy (same retry and backoff as
+ * SQLITE_BUSY). `leave` runs on every path after the attempt ended.
+ */
+export interface AttemptGuard {
+  enter(conn: Connection): Promise<void> | void;
+  leave(): void;
+  isHeld(err: unknown): boolean;
 }
 
 export interface RunOutcome {
@@ -267,24 +283,29 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
   try {
     const r = await retryWithBackoff(
       async () => {
-        const left = opts.policy.deadlineMs - (performance.now() - start);
-        const busy = Math.max(0, Math.min(opts.busyTimeoutMs, Math.floor(left)));
-        if (busy !== currentBusy) {
-          setBusyTimeout(conn, busy);
-          currentBusy = busy;
+        await opts.guard?.enter(conn);
+        try {
+          const left = opts.policy.deadlineMs - (performance.now() - start);
+          const busy = Math.max(0, Math.min(opts.busyTimeoutMs, Math.floor(left)));
+          if (busy !== currentBusy) {
+            setBusyTimeout(conn, busy);
+            currentBusy = busy;
+          }
+          configure(conn, opts.open);
+          opts.beforeAttempt?.();
+          if (opts.countChanges) before = totalChanges(conn);
+          const sets = asWritten ? await attemptAsWritten(conn, plan, opts, progress) : await attemptWrapped(conn, plan, opts, info);
+          if (opts.countChanges) changes = totalChanges(conn) - before;
+          opts.verify?.(sets);
+          return sets;
+        } finally {
+          opts.guard?.leave();
         }
-        configure(conn, opts.open);
-        opts.beforeAttempt?.();
-        if (opts.countChanges) before = totalChanges(conn);
-        const sets = asWritten ? await attemptAsWritten(conn, plan, opts, progress) : await attemptWrapped(conn, plan, opts, info);
-        if (opts.countChanges) changes = totalChanges(conn) - before;
-        opts.verify?.(sets);
-        return sets;
       },
       {
         policy: opts.policy,
         env: opts.env,
-        isRetryable: (err) => isBusy(err),
+        isRetryable: (err) => isBusy(err) || (opts.guard?.isHeld(err) ?? false),
         onRetry: opts.onRetry,
         onExhausted: (last, state) => {
           const info = sqliteErrorInfo(last);
