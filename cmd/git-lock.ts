@@ -138,8 +138,8 @@ await runMainWithSubcommands(P, overview, {
   },
   clean: {
     table: clean,
-    body: (a) => {
-      const r = cleanLocks({ ...scanOpts(a), dryRun: a.opts["dry-run"] === true });
+    body: async (a) => {
+      const r = await cleanLocks({ ...scanOpts(a), dryRun: a.opts["dry-run"] === true });
       if (a.opts.json) json(r.locks.map((j) => lockJson(j, actionOf(r, j))));
       // Each removal is reported on stderr (SPEC §4) unless --quiet (SPEC §2.2).
       if (!a.opts.quiet) for (const x of r.removals) printError(removalLine(P, x, r.dryRun));

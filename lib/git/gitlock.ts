@@ -19,7 +19,8 @@ import { judgeLock } from "../core/lock";
 import { listLocks, lockAt, type LockFile } from "./locks";
 import { discoverRepo, type DiscoverOptions, type GitRepo } from "./repo";
 import { judgeLocks, type JudgedLock, type JudgeOptions } from "./verdict";
-import { removeLockSafely, type RemoveOutcome } from "./remove";
+import { removeLockSafely, removeRunLock, type RemoveOutcome } from "./remove";
+import { DEFAULT_STALE_MS } from "./verdict";
 
 export interface ScanOptions extends DiscoverOptions, Omit<JudgeOptions, "snapshot" | "now"> {
   /** Only these lock paths (`git-lock status -- PATH...`). */
@@ -93,7 +94,7 @@ export interface CleanResult extends ScanResult {
 }
 
 /** Remove every stale lock (or, dry run, say which would go). */
-export function cleanLocks(opts: ScanOptions & { dryRun?: boolean } = {}): CleanResult {
+export async function cleanLocks(opts: ScanOptions & { dryRun?: boolean } = {}): Promise<CleanResult> {
   const scan = scanLocks(opts);
   const removals: Removal[] = [];
   for (const j of scan.locks) {
@@ -102,7 +103,11 @@ export function cleanLocks(opts: ScanOptions & { dryRun?: boolean } = {}): Clean
       removals.push({ lock: j, outcome: { removed: false, why: "error", detail: "dry run" } });
       continue;
     }
-    removals.push({ lock: j, outcome: removeLockSafely(j.lock, j.lock.gitDir) });
+    const outcome =
+      j.lock.kind === "run"
+        ? await removeRunLock(j.lock, j.lock.gitDir, opts.force ? 0 : (opts.staleAfterMs ?? DEFAULT_STALE_MS))
+        : removeLockSafely(j.lock, j.lock.gitDir);
+    removals.push({ lock: j, outcome });
   }
   return { ...scan, removals, dryRun: !!opts.dryRun };
 }
@@ -134,7 +139,7 @@ export async function waitForLocks(opts: WaitOptions): Promise<WaitResult> {
   let delay = opts.pollMs ?? 50;
   for (;;) {
     polls++;
-    const r: ScanResult = opts.clean ? cleanLocks(opts) : scanLocks(opts);
+    const r: ScanResult = opts.clean ? await cleanLocks(opts) : scanLocks(opts);
     if (opts.clean) removals.push(...(r as CleanResult).removals.filter((x) => x.outcome.removed));
     // Stale locks are not live: they never block (`--clean` removes them on the way).
     const blocking = r.locks.filter((j) => j.verdict !== "stale");

@@ -3,9 +3,9 @@
  *
  * Sequence, each step re-checking what the verdict was based on:
  * 1. lstat the lock (never follows symlinks): it must still be a regular
- *    file (a run lock: a real directory), with the same device and inode that
- *    were judged, and its real parent directory must be inside the git dir —
- *    so a symlinked directory can never lead the removal outside.
+ *    file with the same device and inode that were judged, and its real
+ *    parent directory must be inside the git dir — so a symlinked directory
+ *    can never lead the removal outside.
  * 2. rename it aside to `<name>.hardshell-rm-<pid>-<rand>` in the same
  *    directory. git creates locks with O_CREAT|O_EXCL (lockfile.h), so from
  *    this instant a git that wants the lock can take it; nothing we do next
@@ -18,9 +18,16 @@
  * What a concurrent git can observe: the lock disappears atomically (rename);
  * it never sees a half-removed lock and never loses a lock it just created.
  * A crash between 2 and 4 leaves a `*.hardshell-rm-*` file that no git reads.
+ * hardshell's run locks (directories) are not removed here but by
+ * `removeRunLock`: it takes the stale lock over through lib/core/lock.ts
+ * (re-judged under the same flock every other taker-over uses, so a
+ * concurrent `git-lock run` and `clean` can never both act on it) and
+ * releases it at once.
  * Out of scope: network file systems where rename/link are not atomic.
  */
-import { linkSync, lstatSync, readdirSync, realpathSync, renameSync, rmdirSync, unlinkSync } from "node:fs";
+import { linkSync, lstatSync, realpathSync, renameSync, unlinkSync } from "node:fs";
+import { holdLock } from "../core/lock";
+import { TempFailError } from "../core/errors";
 import { basename, dirname, join } from "node:path";
 import { isInside } from "../core/proc";
 import type { LockFile } from "./locks";
@@ -41,9 +48,8 @@ export function removeLockSafely(lock: LockFile, root: string): RemoveOutcome {
   } catch {
     return { removed: false, why: "gone", detail: "already gone" };
   }
-  const wantDir = lock.kind === "run";
   if (st.isSymbolicLink()) return { removed: false, why: "not-regular", detail: "a symlink: never followed or removed" };
-  if (wantDir ? !st.isDirectory() : !st.isFile()) return { removed: false, why: "not-regular", detail: "not a regular file" };
+  if (!st.isFile()) return { removed: false, why: "not-regular", detail: "not a regular file" };
   let parent: string;
   try {
     parent = realpathSync(dirname(lock.path));
@@ -71,25 +77,15 @@ export function removeLockSafely(lock: LockFile, root: string): RemoveOutcome {
   if (ast.ino !== lock.ino || ast.dev !== lock.dev) {
     // Not ours: restore without overwriting anything created since.
     try {
-      if (wantDir) renameSync(aside, realPath);
-      else {
-        linkSync(aside, realPath);
-        unlinkSync(aside);
-      }
+      linkSync(aside, realPath);
+      unlinkSync(aside);
     } catch {
       /* a new lock exists at the name already: the one we moved is a newer stale one; leave it aside */
     }
     return { removed: false, why: "changed", detail: "replaced while being removed; put back" };
   }
   try {
-    if (wantDir) {
-      for (const n of readdirSync(aside)) {
-        const p = join(aside, n);
-        if (lstatSync(p).isDirectory()) rmdirSync(p);
-        else unlinkSync(p);
-      }
-      rmdirSync(aside);
-    } else unlinkSync(aside);
+    unlinkSync(aside);
   } catch (err) {
     return { removed: false, why: "error", detail: `renamed aside to ${aside} but cannot unlink (${(err as { code?: string }).code ?? String(err)})` };
   }
@@ -108,5 +104,31 @@ function removeRecord(path: string, root: string): void {
     unlinkSync(aside);
   } catch {
     /* gone already, or a new holder's: nothing to do */
+  }
+}
+
+/**
+ * Remove a stale hardshell run lock: take it over with the shared lock
+ * module (one attempt; it re-judges under its flock and needs the same
+ * inode) and release it at once. A lock that is no longer stale — its owner
+ * came back, or another run took it over first — is left ("changed").
+ */
+export async function removeRunLock(lock: LockFile, root: string, staleMs: number): Promise<RemoveOutcome> {
+  let st;
+  try {
+    st = lstatSync(lock.path);
+  } catch {
+    return { removed: false, why: "gone", detail: "already gone" };
+  }
+  if (st.isSymbolicLink() || !st.isDirectory()) return { removed: false, why: "not-regular", detail: "not a lock directory" };
+  if (!isInside(realpathSync(dirname(lock.path)), root)) return { removed: false, why: "outside", detail: `resolves outside the git dir ${root}` };
+  if (st.ino !== lock.ino || st.dev !== lock.dev) return { removed: false, why: "changed", detail: "replaced since it was judged" };
+  try {
+    const held = await holdLock(lock.path, { timeoutMs: 0, staleMs, command: "git-lock clean" });
+    held.release();
+    return { removed: true, aside: lock.path };
+  } catch (err) {
+    if (err instanceof TempFailError) return { removed: false, why: "changed", detail: "no longer stale: taken or refreshed meanwhile" };
+    return { removed: false, why: "error", detail: (err as Error).message };
   }
 }

@@ -490,6 +490,19 @@ EOF
   [ "$(paste -sd' ' "$T/log")" = "$(printf 'in out %.0s' $(seq 10) | sed 's/ $//')" ]
 }
 
+@test "clean removes a stale run lock of a dead owner and keeps a live one" {
+  mkdir "$G/hardshell-run.lock"
+  printf '{"pid":%s,"host":"%s","createdAt":1}\n' "$(dead_pid)" "$(hostname)" > "$G/hardshell-run.lock/owner"
+  old "$G/hardshell-run.lock"
+  git-lock run --name live -- sleep 3 3>&- &
+  wait_for "$G/hardshell-live.lock/owner"
+  run git-lock clean
+  assert_success
+  assert_output --partial "removed $G/hardshell-run.lock (age 2h"
+  assert_output --partial "kept $G/hardshell-live.lock (active"
+  [ ! -e "$G/hardshell-run.lock" ] && [ -d "$G/hardshell-live.lock" ]
+}
+
 @test "run forwards SIGTERM to the command and releases the lock after it ends" {
   cd "$R"
   git-lock run -- sh -c 'trap "echo got-term > \"$1\"; exit 3" TERM; echo $$ > "$1.pid"; while :; do sleep 0.05; done' sh "$T/term" 3>&- &

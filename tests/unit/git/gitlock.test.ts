@@ -1,5 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { existsSync, openSync, closeSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { holdLock } from "../../../lib/core/lock";
 import { TempFailError, UsageError } from "../../../lib/core/errors";
 import { cleanLocks, scanLocks, waitForLocks } from "../../../lib/git/gitlock";
 import { aged, makeRepo } from "./helpers";
@@ -12,14 +14,14 @@ describe("scanLocks / cleanLocks", () => {
     expect(scanLocks({ cwd: repo, env: {} })).toMatchObject({ locks: [], noHolderRecord: false });
   });
 
-  test("clean removes stale locks only, reports each, and --dry-run removes nothing", () => {
+  test("clean removes stale locks only, reports each, and --dry-run removes nothing", async () => {
     const { repo, gitDir } = makeRepo();
     aged(`${gitDir}/index.lock`, 2 * HOUR);
     aged(`${gitDir}/HEAD.lock`, 1000);
-    const dry = cleanLocks({ cwd: repo, env: {}, dryRun: true });
+    const dry = await cleanLocks({ cwd: repo, env: {}, dryRun: true });
     expect(dry.removals.map((x) => x.lock.lock.path)).toEqual([`${gitDir}/index.lock`]);
     expect(existsSync(`${gitDir}/index.lock`)).toBe(true);
-    const r = cleanLocks({ cwd: repo, env: {} });
+    const r = await cleanLocks({ cwd: repo, env: {} });
     expect(r.noHolderRecord).toBe(true);
     expect(r.removals).toHaveLength(1);
     expect(r.removals[0]!.outcome.removed).toBe(true);
@@ -36,6 +38,27 @@ describe("scanLocks / cleanLocks", () => {
     writeFileSync(`${dir}/x.lock`, "");
     expect(() => scanLocks({ cwd: repo, env: {}, paths: [`${dir}/x.lock`] })).toThrow(UsageError);
     expect(() => scanLocks({ cwd: repo, env: {}, paths: [`${gitDir}/config`] })).toThrow(UsageError);
+  });
+});
+
+describe("run locks", () => {
+  test("a stale run lock is removed through the lock module; a live one is kept", async () => {
+    const { repo, gitDir } = makeRepo();
+    const dead = Bun.spawnSync(["true"]).pid;
+    mkdirSync(`${gitDir}/hardshell-run.lock`);
+    writeFileSync(`${gitDir}/hardshell-run.lock/owner`, JSON.stringify({ pid: dead, host: hostname(), createdAt: 1 }));
+    const old = new Date(Date.now() - 2 * HOUR);
+    utimesSync(`${gitDir}/hardshell-run.lock`, old, old);
+    const live = await holdLock(`${gitDir}/hardshell-other.lock`, { timeoutMs: 0 });
+    try {
+      const r = await cleanLocks({ cwd: repo, env: {}, force: true });
+      expect(r.removals.map((x) => [x.lock.lock.path, x.outcome.removed])).toEqual([[`${gitDir}/hardshell-run.lock`, true]]);
+      expect(existsSync(`${gitDir}/hardshell-run.lock`)).toBe(false);
+      expect(r.locks.find((j) => j.lock.path.endsWith("hardshell-other.lock"))?.verdict).toBe("active");
+      expect(existsSync(`${gitDir}/hardshell-other.lock`)).toBe(true);
+    } finally {
+      live.release();
+    }
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { listLocks } from "../../../lib/git/locks";
-import { removeLockSafely } from "../../../lib/git/remove";
+import { hostname } from "node:os";
+import { removeLockSafely, removeRunLock } from "../../../lib/git/remove";
 import { discoverRepo } from "../../../lib/git/repo";
 import { makeRepo } from "./helpers";
 
@@ -46,12 +47,17 @@ describe("removeLockSafely", () => {
     expect(existsSync(`${dir}/ext/x.lock`)).toBe(true);
   });
 
-  test("a run lock directory is removed with its owner file", () => {
+  test("a run lock is removed only while stale, through the lock module's takeover", async () => {
     const { repo, gitDir } = makeRepo();
+    const dead = Bun.spawnSync(["true"]).pid;
     mkdirSync(`${gitDir}/hardshell-run.lock`);
-    writeFileSync(`${gitDir}/hardshell-run.lock/owner`, "{}");
-    expect(removeLockSafely(lockOf(repo, "hardshell-run.lock"), gitDir).removed).toBe(true);
+    writeFileSync(`${gitDir}/hardshell-run.lock/owner`, JSON.stringify({ pid: dead, host: hostname(), createdAt: 1 }));
+    const l = lockOf(repo, "hardshell-run.lock");
+    expect(removeLockSafely(l, gitDir)).toMatchObject({ removed: false, why: "not-regular" });
+    expect(await removeRunLock(l, gitDir, 60_000)).toMatchObject({ removed: false, why: "changed" }); // young
+    expect((await removeRunLock(l, gitDir, 0)).removed).toBe(true);
     expect(existsSync(`${gitDir}/hardshell-run.lock`)).toBe(false);
+    expect(readdirSync(gitDir).some((n) => n.includes("hardshell-run"))).toBe(false);
   });
 
   test("an already removed lock is reported gone", () => {
