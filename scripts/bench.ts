@@ -11,8 +11,8 @@
  *   6. git-lock status on 10,000 loose refs vs find                   (scripts/bench/gitlock.ts)
  *
  * Why a ratio table and not timings: every figure is a ratio or a count measured side by side in
- * the same run (median of >= 15 interleaved rounds; the 500-writer item does 7 rounds to keep the
- * whole run near 10 minutes on 2 cores), so it stays meaningful on a loaded machine. Benchmarks
+ * the same run (median of >= 15 interleaved rounds; about 8 minutes on 2 cores), so it stays
+ * meaningful on a loaded machine. Benchmarks
  * measure and print; they never fail (exit 0 unless the driver itself breaks).
  *
  * Usage: bun scripts/bench.ts [--quick] [--rounds N] [--only 1,2,...] [--no-build] [--out FILE]

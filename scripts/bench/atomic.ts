@@ -41,7 +41,7 @@ export async function run(ctx: BenchCtx): Promise<Section[]> {
     { name: "aw-fsync", argv: [aw, f] },
     { name: "cat-sync-mv", argv: sh('cat > "$1.tmp" && sync "$1.tmp" && mv "$1.tmp" "$1" && sync "$(dirname "$1")"') },
   ];
-  const rounds = Math.max(ctx.rounds, ctx.quick ? 5 : 21);
+  const rounds = ctx.roundsForced ? ctx.rounds : Math.max(ctx.rounds, ctx.quick ? 5 : 21);
   ctx.log(`atomic-write small file: ${rounds} interleaved rounds`);
   const ts = await interleave(
     rounds,

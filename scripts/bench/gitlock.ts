@@ -48,7 +48,7 @@ export async function run(ctx: BenchCtx): Promise<Section> {
   for (let i = before; i < 300; i++) extra.push(Bun.spawn(["sleep", "3600"], { stdin: "ignore", stdout: "ignore", stderr: "ignore" }));
   await Bun.sleep(200);
   const during = processCount();
-  const rounds = Math.max(ctx.rounds, ctx.quick ? 5 : 15);
+  const rounds = ctx.roundsForced ? ctx.rounds : Math.max(ctx.rounds, ctx.quick ? 5 : 15);
   let mismatches = 0;
   let glCodes = new Set<string>();
   try {

@@ -68,7 +68,7 @@ export async function run(ctx: BenchCtx): Promise<Section> {
       },
     })),
   ];
-  const rounds = Math.max(ctx.rounds, ctx.quick ? 5 : 21);
+  const rounds = ctx.roundsForced ? ctx.rounds : Math.max(ctx.rounds, ctx.quick ? 5 : 21);
   ctx.log(`start-up: ${rounds} interleaved rounds x ${contenders.length} calls`);
   const t = await interleave(rounds, contenders, 2);
   const base = t.get("sqlite3")!;
