@@ -21,7 +21,7 @@
  * not git itself.
  */
 import { holdLock, type HeldLock } from "../core/lock";
-import { NoInputError, UsageError, fromErrno } from "../core/errors";
+import { UnavailableError, UsageError, errnoOf, fromErrno } from "../core/errors";
 import { receivedSignal, registerCleanup } from "../core/signals";
 import { hasExited } from "../core/proc";
 import { constants } from "node:os";
@@ -64,9 +64,9 @@ export async function runLocked(opts: RunOptions): Promise<{ exitCode: number; l
     try {
       child = Bun.spawn(opts.command, { cwd: opts.cwd ?? process.cwd(), stdio: ["inherit", "inherit", "inherit"] });
     } catch (err) {
-      const e = fromErrno(err, { what: "cannot run command", subject: opts.command[0] });
-      if (e instanceof NoInputError) throw new NoInputError({ what: "command not found", subject: opts.command[0] });
-      throw e;
+      // Same as atomic-write's `-- CMD`: a missing program is EX_UNAVAILABLE (69).
+      if (errnoOf(err) === "ENOENT") throw new UnavailableError({ what: "command not found", subject: opts.command[0] });
+      throw fromErrno(err, { what: "cannot run command", subject: opts.command[0] });
     }
     // Registered after the lock's own cleanup, so it runs first: on SIGINT/SIGTERM/SIGHUP
     // forward the signal to CMD and wait for CMD to end; only then is the lock released.

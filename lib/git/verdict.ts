@@ -80,6 +80,8 @@ export const DEFAULT_STALE_MS = 30_000;
 export const UNKNOWN_GRACE_MS = 15 * 60_000;
 export const UNKNOWN_REF_GRACE_MS = 60 * 60_000;
 export const OTHER_HOST_GC_GRACE_MS = 12 * 60 * 60_000;
+/** git gc's own limit: an older gc.pid is ignored whatever it says (builtin/gc.c). */
+export const GC_PID_MAX_AGE_MS = 12 * 60 * 60_000;
 /** Tolerance for "started after the lock": /proc tick rounding and small wall-clock steps. */
 export const START_SLACK_MS = 1_000;
 
@@ -289,6 +291,11 @@ export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: Judg
           continue;
         }
         const l = pidLiveness(rec.pid);
+        if (l === "running" && ageMs > GC_PID_MAX_AGE_MS) {
+          // git gc ignores a gc.pid older than 12 h even if its pid is alive (a recycled pid).
+          byAge(`gc.pid is older than 12h (git gc ignores it; pid ${rec.pid} is presumably recycled)`);
+          continue;
+        }
         if (l === "running") {
           j.verdict = "active";
           j.reason = `git gc pid ${rec.pid} is alive`;

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { TempFailError, UsageError } from "../../../lib/core/errors";
+import { TempFailError, UnavailableError, UsageError } from "../../../lib/core/errors";
 import { holdLock } from "../../../lib/core/lock";
 import { runLocked, runLockPath } from "../../../lib/git/run";
 import { makeRepo } from "./helpers";
@@ -32,5 +32,6 @@ describe("runLocked", () => {
     expect(() => runLockPath("/g", "../x")).toThrow(UsageError);
     expect(runLockPath("/g", "fetch")).toBe("/g/hardshell-fetch.lock");
     await expect(runLocked({ cwd: repo, env: {}, command: [] })).rejects.toBeInstanceOf(UsageError);
+    await expect(runLocked({ cwd: repo, env: {}, command: ["no-such-command-hardshell"] })).rejects.toBeInstanceOf(UnavailableError);
   });
 });

@@ -100,6 +100,8 @@ describe("judgeLocks", () => {
     expect(judge(repo)["gc.pid"]!.verdict).toBe("stale");
     aged(`${gitDir}/gc.pid`, 2 * HOUR, `${process.pid} ${hostname()}`);
     expect(judge(repo)["gc.pid"]!.verdict).toBe("active");
+    aged(`${gitDir}/gc.pid`, 13 * HOUR, `${process.pid} ${hostname()}`);
+    expect(judge(repo)["gc.pid"]!.verdict).toBe("stale"); // git gc's 12 h rule
     aged(`${gitDir}/gc.pid`, 2 * HOUR, `1 elsewhere`);
     expect(judge(repo, { force: true })["gc.pid"]!.verdict).toBe("unknown");
     aged(`${gitDir}/gc.pid`, 13 * HOUR, `1 elsewhere`);
