@@ -254,8 +254,8 @@ export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: Judg
       const staleMs = opts.force ? 0 : (opts.staleAfterMs ?? DEFAULT_STALE_MS);
       const r = opts.judgeRunLock(lock.path, staleMs);
       j.thresholdMs = staleMs;
-      if (r.owner) j.holders = [{ pid: r.owner.pid, comm: snap.comm(r.owner.pid) ?? "?" }];
       if (r.verdict === "running") {
+        if (r.owner) j.holders = [{ pid: r.owner.pid, comm: snap.comm(r.owner.pid) ?? "?" }];
         j.verdict = "active";
         j.reason = `run lock held by live pid ${r.owner?.pid ?? "?"}`;
       } else if (r.verdict === "unknown") {
@@ -264,7 +264,6 @@ export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: Judg
       } else {
         j.verdict = r.verdict;
         j.reason = r.verdict === "stale" ? `run lock owner gone; not refreshed for ${fmtAge(ageMs)}` : "run lock owner gone; recently refreshed";
-        if (r.verdict === "stale") j.holders = [];
       }
       continue;
     }
