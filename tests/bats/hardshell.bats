@@ -62,23 +62,23 @@ local_setup() {
   touch -d '2 hours ago' repo/.git/index.lock
   run bash -c 'source "$1"; detect_stale_lock repo/.git/index.lock 60' _ "$SH"
   assert_success
-  exec 3>repo/.git/HEAD.lock
+  exec 5>repo/.git/HEAD.lock
   touch -d '2 hours ago' repo/.git/HEAD.lock
   run bash -c 'source "$1"; detect_stale_lock repo/.git/HEAD.lock 60' _ "$SH"
   assert_failure 1
-  exec 3>&-
+  exec 5>&-
 }
 
 @test "clean_stale_lock removes a stale git lock, keeps a live one, and refuses paths outside a git dir" {
   touch repo/.git/index.lock
   touch -d '2 hours ago' repo/.git/index.lock
-  exec 3>repo/.git/HEAD.lock
+  exec 5>repo/.git/HEAD.lock
   touch -d '2 hours ago' repo/.git/HEAD.lock
   run bash -c 'source "$1"; clean_stale_lock repo/.git/index.lock && clean_stale_lock repo/.git/HEAD.lock' _ "$SH"
   assert_success
   [ ! -e repo/.git/index.lock ]
   [ -e repo/.git/HEAD.lock ]
-  exec 3>&-
+  exec 5>&-
   mkdir -p notgit && touch notgit/x.lock
   run bash -c 'source "$1"; clean_stale_lock notgit/x.lock' _ "$SH"
   assert_failure 66
