@@ -149,7 +149,7 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
     else if (VANISHED.test(o.stderr)) {
       gitRuns.vanished++;
       if (vanishedSamples.length < 3) vanishedSamples.push(`${argv.slice(0, 3).join(" ")}: ${o.stderr.trim().split("\n")[0]}`);
-    } else if (CONTENTION.test(o.stderr)) gitRuns.contention++;
+    } else if (CONTENTION.test(o.stderr) || (op === "commit" && o.code === 1 && !o.stderr.trim())) gitRuns.contention++; // commit says "nothing to commit" on stdout
     else {
       gitRuns.other++;
       if (otherSamples.length < 3) otherSamples.push(`${argv.slice(0, 3).join(" ")} exit ${o.code}: ${o.stderr.trim().split("\n")[0]}`);
@@ -242,7 +242,7 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
   return {
     name: "git-lock",
     checks,
-    summary: `seed ${opts.seed}, ${opts.seconds}s, git commands: ${gitRuns.ok} ok, ${gitRuns.contention} lost a lock race, ${gitRuns.killed} killed (${kills} SIGKILL sent), ${gitRuns.other} other failures${sample(otherSamples)}; ${planted.length} stale locks planted; ${cleans} concurrent cleans removed ${removedDuringRun} locks`,
+    summary: `seed ${opts.seed}, ${opts.seconds}s, git commands: ${gitRuns.ok} ok, ${gitRuns.contention} lost a lock race or had nothing to commit, ${gitRuns.killed} killed (${kills} SIGKILL sent), ${gitRuns.other} other failures${sample(otherSamples)}; ${planted.length} stale locks planted; ${cleans} concurrent cleans removed ${removedDuringRun} locks`,
   };
 }
 
