@@ -12,7 +12,7 @@ import { InterruptedError, UsageError, fromErrno } from "../lib/core/errors";
 import { EXIT } from "../lib/core/exit";
 import { splitSql } from "../lib/sqlite/split";
 import { bindScript, parseBindings } from "../lib/sqlite/params";
-import { openDatabase, validateOpenOptions, SYNCHRONOUS_MODES, type OpenOptions } from "../lib/sqlite/open";
+import { dotlockPresent, openDatabase, validateOpenOptions, SYNCHRONOUS_MODES, type OpenOptions } from "../lib/sqlite/open";
 import { runTransaction, scriptPlan, type RunOptions, type RunOutcome } from "../lib/sqlite/run";
 import { formatResults, rawValue, FORMATS, type Format } from "../lib/sqlite/format";
 
@@ -22,6 +22,7 @@ const IN = "Input and parameters:";
 const OUT = "Output:";
 const BATCH = "Batch (--each):";
 const MAINT = "Maintenance (instead of SQL):";
+const WASM = "node-sqlite3-wasm interop:";
 
 export const TABLE: CommandTable = {
   command: PROGRAM,
@@ -41,6 +42,7 @@ export const TABLE: CommandTable = {
     [`jq -c '.[]' rows.json | $0 app.db --each "INSERT INTO t(a,b) VALUES (:a,:b)" --batch 500`, "bulk insert, 500 rows per transaction"],
     [`$0 --deadline 5s --soft metrics.db "UPDATE counters SET n = n + 1 WHERE k = 'runs'"`, "telemetry that never fails the caller"],
     [`$0 app.db --backup /backups/app.db`, "consistent online copy, renamed into place"],
+    [`$0 --dotlock --retries 50 app.db "INSERT INTO jobs(name) VALUES ('nightly')"`, "share a database with a node-sqlite3-wasm app: honour its app.db.lock, clear it when stale"],
   ],
   options: {
     file: { type: "string", alias: "f", group: IN, describe: "Read the SQL script from this file" },
@@ -69,6 +71,8 @@ export const TABLE: CommandTable = {
     check: { type: "boolean", group: MAINT, describe: "integrity_check + foreign_key_check; exit 1 and a report if anything is wrong" },
     checkpoint: { type: "string", optionalValue: true, group: MAINT, describe: "WAL checkpoint: PASSIVE (default), FULL, RESTART or TRUNCATE" },
     backup: { type: "string", group: MAINT, describe: "Consistent online copy to DEST (temp file beside it, fsync, rename)" },
+    dotlock: { type: "boolean", group: WASM, describe: "Also hold node-sqlite3-wasm's DB.lock directory around each attempt (held = busy, retried); clear it when stale" },
+    "dotlock-stale": { type: "string", group: WASM, describe: "A DB.lock older than this that no live process backs is stale (default 30s; needs --dotlock)" },
   },
   maxPositionals: 2,
   epilog:
@@ -125,6 +129,20 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
   validateOpenOptions(open);
   const bindings = parseBindings(opts.param as string[] | undefined, opts.arg as string[] | undefined);
   const runOpts: RunOptions = { policy, busyTimeoutMs, open, countChanges: !!opts.changes };
+  if (opts.dotlock) {
+    const d = await import("../lib/sqlite/dotlock");
+    runOpts.guard = d.dotlockGuard(open, opts["dotlock-stale"] as string | undefined, (c) => {
+      if (quiet) return;
+      stdout.flush();
+      stderr.write(`${PROGRAM}: removed stale DB.lock: ${c.path} (${c.reason})\n`);
+      stderr.flush();
+    });
+  } else if (opts["dotlock-stale"] !== undefined) {
+    throw new UsageError({ what: "--dotlock-stale needs --dotlock" });
+  } else if (!quiet && dotlockPresent(dbPath)) {
+    stderr.write(`${PROGRAM}: warning: ${dbPath}.lock exists (a node-sqlite3-wasm client may be writing without SQLite locks; pass --dotlock to honour its lock)\n`);
+    stderr.flush();
+  }
   const nullText = String(opts.null ?? "");
   let code: number = EXIT.OK;
   let stats = { attempts: 0, waitedMs: 0 };
