@@ -149,7 +149,7 @@ export function judgeDotLock(lockPath: string, staleMs: number, now: number = Da
   }
   const holders = fileHolders([real, `${real}-journal`], { exclude: new Set([process.pid]) });
   if (holders.length > 0) {
-    const who = holders.map((h) => `pid ${h.pid} (${h.comm})`).join(", ");
+    const who = [...new Map(holders.map((h) => [h.pid, `pid ${h.pid} (${h.comm})`])).values()].join(", ");
     return { ...base, holders, verdict: "held", reason: `${who} has ${basename(db)} open; ${age}` };
   }
   return { ...base, verdict: "stale", reason: `no process has ${basename(db)} open; ${age}` };
