@@ -41,10 +41,9 @@
  */
 import type { Statement } from "bun:sqlite";
 import { retryWithBackoff, type BackoffEnv, type BackoffPolicy, type RetryState } from "../core/backoff";
-import { InterruptedError, PermissionError, TempFailError, HardshellError } from "../core/errors";
+import { PermissionError, TempFailError, HardshellError } from "../core/errors";
 import { formatDuration } from "../core/duration";
-import { exitCodeForSignal } from "../core/exit";
-import { receivedSignal } from "../core/signals";
+import { checkpointSignals } from "../core/signals";
 import { isBusy, sqliteErrorInfo, toHardshellError } from "./errors";
 import { configure, setBusyTimeout, type Connection, type OpenOptions } from "./open";
 import type { SqlValue } from "./params";
@@ -138,12 +137,6 @@ function isSyntaxError(err: unknown): boolean {
   return /syntax error|incomplete input|unrecognized token/.test(m);
 }
 
-async function yieldForSignals(): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  const sig = receivedSignal();
-  if (sig) throw new InterruptedError(sig, exitCodeForSignal(sig));
-}
-
 function totalChanges(conn: Connection): number {
   const row = conn.db.query("SELECT total_changes()").values()[0];
   return Number(row?.[0] ?? 0);
@@ -203,7 +196,7 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
         throw toHardshellError(err, { where: step.where, note: opts.failNote ?? "nothing was committed" });
       }
     }
-    await yieldForSignals();
+    await checkpointSignals();
     db.run("COMMIT");
     return sets;
   } catch (err) {
@@ -229,7 +222,7 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
     const s = plan.statements[step.stmt]!;
     let st: Statement | undefined;
     try {
-      await yieldForSignals();
+      await checkpointSignals();
       st = db.prepare(s.sql);
       if (!st.readonly && opts.open.readOnly) {
         throw new PermissionError({ what: "write refused in --read-only mode", subject: step.where, hint: "drop --read-only to write" });
