@@ -232,43 +232,64 @@ async function importFlock(): Promise<FlockFn | null> {
 }
 
 /**
- * Take over a lock judged stale, serialized under flock(2) on its parent
- * directory. Returns the new ownership, or undefined when someone else got
- * there first (the flock was busy, the lock changed, or a fresh mkdir won).
+ * Remove a lock directory judged stale, race-free among hardshell processes
+ * (the takeover steps in the contract above, shared with sqlite-exec's DB.lock
+ * clearer): under flock(2) on its parent directory, `stillStale()` judges it
+ * again (it must check the same inode that was judged), it is renamed aside to
+ * a unique name so a fresh lock made meanwhile is never the one removed,
+ * `removeAside` deletes it, debris of removers SIGKILLed mid-way is swept, and
+ * `then()` runs while the flock is still held (a takeover makes its own lock
+ * there). Returns undefined when another remover holds the flock, the lock is
+ * gone, or it is no longer stale.
  */
-async function takeOver(lockPath: string, judged: LockJudgement, staleMs: number, unknownStaleMs: number | undefined, command: string | undefined) {
+export async function removeStaleUnderFlock<T>(
+  lockPath: string,
+  steps: { what: string; stillStale: () => boolean; removeAside: (aside: string) => void; then: () => T },
+): Promise<T | undefined> {
   const flock = await loadFlock();
   if (!flock) {
-    throw new IoError({ what: "cannot take over a stale lock: flock(2) is not available", subject: lockPath, hint: "remove the lock directory by hand if its owner is gone" });
+    throw new IoError({ what: `cannot remove a stale ${steps.what}: flock(2) is not available`, subject: lockPath, hint: "remove it by hand if its owner is gone" });
   }
   const parent = dirname(lockPath);
   let fd: number;
   try {
     fd = openSync(parent, fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0));
   } catch (err) {
-    throw fromErrno(err, { what: "cannot open lock directory", subject: parent });
+    throw fromErrno(err, { what: `cannot open the directory of a stale ${steps.what}`, subject: parent });
   }
   try {
-    if (flock(fd, LOCK_EX | LOCK_NB) !== 0) return undefined; // another waiter is taking over: retry later
+    if (flock(fd, LOCK_EX | LOCK_NB) !== 0) return undefined; // another remover is at work: retry later
     try {
-      const again = judgeLock(lockPath, staleMs, { unknownStaleMs });
-      if (again.verdict !== "stale" || again.ino !== judged.ino || again.dev !== judged.dev) return undefined;
+      if (!steps.stillStale()) return undefined;
       const aside = join(parent, `.${basename(lockPath)}.hardshell-stale-${process.pid}-${randomTag()}`);
       try {
         renameSync(lockPath, aside);
       } catch (err) {
         if (errnoOf(err) === "ENOENT") return undefined;
-        throw fromErrno(err, { what: "cannot move stale lock aside", subject: lockPath });
+        throw fromErrno(err, { what: `cannot move a stale ${steps.what} aside`, subject: lockPath });
       }
-      rmSync(aside, { recursive: true, force: true });
+      steps.removeAside(aside);
       sweepAsideDebris(parent, basename(lockPath));
-      return tryCreate(lockPath, command);
+      return steps.then();
     } finally {
       flock(fd, LOCK_UN);
     }
   } finally {
     closeSync(fd);
   }
+}
+
+/** Take over a lock judged stale; the new ownership, or undefined when someone else got there first. */
+function takeOver(lockPath: string, judged: LockJudgement, staleMs: number, unknownStaleMs: number | undefined, command: string | undefined) {
+  return removeStaleUnderFlock(lockPath, {
+    what: "lock",
+    stillStale: () => {
+      const again = judgeLock(lockPath, staleMs, { unknownStaleMs });
+      return again.verdict === "stale" && again.ino === judged.ino && again.dev === judged.dev;
+    },
+    removeAside: (aside) => rmSync(aside, { recursive: true, force: true }),
+    then: () => tryCreate(lockPath, command),
+  });
 }
 
 /** Remove stale locks moved aside (`.<base>.hardshell-stale-<pid>-<tag>`) by takers-over that were SIGKILLed before removing them. */

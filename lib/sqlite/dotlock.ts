@@ -62,12 +62,12 @@
  * age threshold is the only guard there); peers on other hosts.
  * This module never prints and never exits; errors are values.
  */
-import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmdirSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
-import { errnoOf, fromErrno, IoError, UsageError } from "../core/errors";
+import { errnoOf, fromErrno, UsageError } from "../core/errors";
 import { formatDuration, parseDuration } from "../core/duration";
 import { fileHolders, livenessVisibility, type FileHolder } from "../core/proc";
-import { loadFlock, LOCK_EX, LOCK_NB, LOCK_UN, sweepAsideDebris } from "../core/lock";
+import { removeStaleUnderFlock } from "../core/lock";
 import { registerCleanup } from "../core/signals";
 import type { Connection, OpenOptions } from "./open";
 import type { AttemptGuard } from "./run";
@@ -179,12 +179,6 @@ export interface DotLockOptions {
   onCleared?: (c: ClearedDotLock) => void;
 }
 
-function randomTag(): string {
-  return Math.floor(Math.random() * 0x1_0000_0000)
-    .toString(16)
-    .padStart(8, "0");
-}
-
 /**
  * Remove the stale DB.lock at `lockPath`, serialized under flock(2) on its
  * directory and re-judged there (same inode, still stale). Returns the final
@@ -192,42 +186,22 @@ function randomTag(): string {
  * is no longer stale.
  */
 export async function clearStaleDotLock(lockPath: string, judged: DotLockJudgement, staleMs: number): Promise<DotLockJudgement | undefined> {
-  const flock = await loadFlock();
-  if (!flock) {
-    throw new IoError({ what: "cannot clear a stale DB.lock: flock(2) is not available", subject: lockPath, hint: "remove the directory by hand if no process uses the database" });
-  }
-  const parent = dirname(lockPath);
-  let fd: number;
-  try {
-    fd = openSync(parent, fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0));
-  } catch (err) {
-    throw fromErrno(err, { what: "cannot open database directory", subject: parent });
-  }
-  try {
-    if (flock(fd, LOCK_EX | LOCK_NB) !== 0) return undefined; // another clearer is at work
-    try {
-      const again = judgeDotLock(lockPath, staleMs);
-      if (again.verdict !== "stale" || again.ino !== judged.ino || again.dev !== judged.dev || again.ctimeMs !== judged.ctimeMs) return undefined;
-      const aside = join(parent, `.${basename(lockPath)}.hardshell-stale-${process.pid}-${randomTag()}`);
+  let again: DotLockJudgement | undefined;
+  return removeStaleUnderFlock(lockPath, {
+    what: "DB.lock",
+    stillStale: () => {
+      again = judgeDotLock(lockPath, staleMs);
+      return again.verdict === "stale" && again.ino === judged.ino && again.dev === judged.dev && again.ctimeMs === judged.ctimeMs;
+    },
+    removeAside: (aside) => {
       try {
-        renameSync(lockPath, aside);
-      } catch (err) {
-        if (errnoOf(err) === "ENOENT") return undefined;
-        throw fromErrno(err, { what: "cannot move stale DB.lock aside", subject: lockPath });
-      }
-      try {
-        rmdirSync(aside);
+        rmdirSync(aside); // rmdir, not rm -r: node-sqlite3-wasm's lock is an empty directory
       } catch (err) {
         throw fromErrno(err, { what: "cannot remove stale DB.lock (moved aside)", subject: aside });
       }
-      sweepAsideDebris(parent, basename(lockPath));
-      return again;
-    } finally {
-      flock(fd, LOCK_UN);
-    }
-  } finally {
-    closeSync(fd);
-  }
+    },
+    then: () => again,
+  });
 }
 
 /**
