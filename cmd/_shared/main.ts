@@ -40,11 +40,13 @@ function finish(code: number): never {
   process.exit(code);
 }
 
-/** Print help for a table (loads yargs lazily). */
-export async function printHelp(table: CommandTable): Promise<void> {
+/** Print help for a table (loads yargs lazily); on stderr when it answers a usage error. */
+export async function printHelp(table: CommandTable, to: "stdout" | "stderr" = "stdout"): Promise<void> {
   const { renderHelp } = await import("../../lib/cli/help");
   const cols = process.stdout.isTTY ? Math.min(process.stdout.columns ?? 100, 120) : 100;
-  stdout.write(await renderHelp(table, cols));
+  const text = await renderHelp(table, cols);
+  if (to === "stderr") printError(text.trimEnd());
+  else stdout.write(text);
 }
 
 /**
@@ -103,9 +105,13 @@ export async function runMainWithSubcommands(
         stdout.write(renderBashCompletion(program, Object.values(subcommands).map((s) => s.table), Object.keys(subcommands)));
         finish(EXIT.OK);
       }
-      if (wantsHelp(argv) || argv.length === 0) {
+      if (argv.length === 0) {
+        await printHelp(overview, "stderr"); // a usage error: stdout stays clean for scripts
+        finish(EXIT.USAGE);
+      }
+      if (wantsHelp(argv)) {
         await printHelp(overview);
-        finish(argv.length === 0 ? EXIT.USAGE : EXIT.OK);
+        finish(EXIT.OK);
       }
       throw new (await import("../../lib/core/errors")).UsageError({
         what: "unknown subcommand",

@@ -541,6 +541,13 @@ EOF
   assert_failure 64
 }
 
+@test "git-lock with no subcommand is a usage error: the overview on stderr, nothing on stdout" {
+  git-lock >out 2>err && fail "expected exit 64" || rc=$?
+  [ "$rc" -eq 64 ]
+  [ ! -s out ]
+  grep -q "status|clean|wait|run" err
+}
+
 @test "--help shows examples and --version the version" {
   run git-lock status --help
   assert_success
