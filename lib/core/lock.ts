@@ -7,6 +7,8 @@
  *                    for everybody but one). While held its mtime is refreshed every
  *                    `updateMs` (default staleMs/2), proper-lockfile's convention for
  *                    "the holder is alive".
+ *                    Made with mode 1755: the sticky bit marks it as hardshell's, so an
+ *                    owner-less one is a creator's SIGKILL debris (see LOCK_DIR_MODE).
  *   X.lock/owner     JSON {pid, host, startTime, createdAt, command} of the holder,
  *                    so a waiter can tell a dead holder from a slow one. proper-lockfile
  *                    itself writes no owner; its locks are judged by age alone.
@@ -104,6 +106,15 @@ export interface LockJudgement {
 
 export const DEFAULT_STALE_MS = 10_000;
 export const OWNER_FILE = "owner";
+/**
+ * Lock directories are made 0755 plus the sticky bit, which no other tool sets on
+ * a lock (mkdir(2) keeps S_ISVTX on Linux; umask does not clear it). It marks the
+ * directory as hardshell's, so one whose owner file is missing or empty can only
+ * be the debris of a creator SIGKILLed between mkdir and the owner write, and is
+ * judged by age alone instead of waiting out the unknown-owner grace (60 s, longer
+ * than atomic-write's default 30 s --lock-timeout).
+ */
+export const LOCK_DIR_MODE = 0o1755;
 const DEFAULT_LOCK_POLICY: BackoffPolicy = { baseMs: 5, maxMs: 250, retries: Number.MAX_SAFE_INTEGER, deadlineMs: 0 };
 
 /** The lock path proper-lockfile uses for `file` (its default `${file}.lock`). */
@@ -152,6 +163,11 @@ export function judgeLock(lockPath: string, staleMs: number, opts: { unknownStal
   const owner = readLockOwner(lockPath);
   if (!owner) {
     if (ageMs < staleMs) return { verdict: "young", ageMs, ...id };
+    // Marked as ours (LOCK_DIR_MODE's sticky bit) but no owner recorded: its creator died
+    // between mkdir and writing the owner (a live creator writes it at once and refreshes the
+    // mtime every updateMs), so age alone decides, as for proper-lockfile. An unmarked lock
+    // with no owner is another tool's: keep the conservative wait.
+    if ((st.mode & 0o1000) !== 0) return { verdict: "stale", ageMs, ...id };
     return { verdict: ageMs >= unknownStaleMs ? "stale" : "unknown", ageMs, ...id };
   }
   const live = pidLiveness(owner.pid, { host: owner.host, startTime: owner.startTime });
@@ -175,18 +191,21 @@ function randomTag(): string {
 
 /** mkdir the lock and record us as owner. Returns undefined when it already exists. */
 function tryCreate(lockPath: string, command: string | undefined): { owner: LockOwner; dev: number; ino: number } | undefined {
-  try {
-    mkdirSync(lockPath, 0o755);
-  } catch (err) {
-    if (errnoOf(err) === "EEXIST") return undefined;
-    throw fromErrno(err, { what: "cannot create lock", subject: lockPath });
-  }
+  // Everything the owner record needs is read BEFORE mkdir, so the window in which a
+  // SIGKILL leaves a lock with no owner is two syscalls wide (see LOCK_DIR_MODE).
   const owner: LockOwner = { pid: process.pid, host: thisHost(), createdAt: Date.now() };
   const startTime = processStartTime(process.pid);
   if (startTime !== undefined) owner.startTime = startTime;
   if (command !== undefined) owner.command = command;
+  const record = JSON.stringify(owner) + "\n";
   try {
-    writeFileSync(join(lockPath, OWNER_FILE), JSON.stringify(owner) + "\n", { mode: 0o644 });
+    mkdirSync(lockPath, LOCK_DIR_MODE);
+  } catch (err) {
+    if (errnoOf(err) === "EEXIST") return undefined;
+    throw fromErrno(err, { what: "cannot create lock", subject: lockPath });
+  }
+  try {
+    writeFileSync(join(lockPath, OWNER_FILE), record, { mode: 0o644 });
     const st = statSync(lockPath);
     return { owner, dev: st.dev, ino: st.ino };
   } catch (err) {

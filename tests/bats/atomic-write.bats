@@ -351,6 +351,25 @@ EOF
   assert_equal "$(leftovers "$T" f)" ""
 }
 
+@test "a lock left by a writer killed between mkdir and recording its owner is taken over once 10s old" {
+  echo old > data
+  mkdir data.lock && chmod 1755 data.lock && : > data.lock/owner   # hardshell's mark, empty owner
+  touch -d '20 seconds ago' data.lock
+  run bash -c "echo new | '$AW' --lock --lock-timeout 3s data"
+  assert_success
+  [ "$(cat data)" = new ]
+  [ -z "$(leftovers . data)" ]
+}
+
+@test "another tool's owner-less lock is respected until the conservative grace has passed" {
+  echo old > data
+  mkdir data.lock && touch -d '20 seconds ago' data.lock   # proper-lockfile's format: no owner, no mark
+  run bash -c "echo new | '$AW' --lock --lock-timeout 1s data"
+  assert_failure 75
+  [ "$(cat data)" = old ]
+  [ -d data.lock ]
+}
+
 @test "a dead writer's stale FILE.lock is taken over: 20 concurrent --edit incrementers give exactly 20" {
   echo 0 > n
   mkdir n.lock

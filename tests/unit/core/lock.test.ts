@@ -114,6 +114,25 @@ describe("holdLock", () => {
     expect(judgeLock(lp, 10_000, { unknownStaleMs: 15_000 }).verdict).toBe("stale");
   });
 
+  test("a lock of ours whose creator died before recording itself is stale after staleMs alone", async () => {
+    const lp = join(dir, "f.lock");
+    mkdirSync(lp, 0o1755); // what tryCreate makes, killed before the owner write
+    writeFileSync(join(lp, "owner"), ""); // or killed between open and write
+    utimesSync(lp, new Date(Date.now() - 20_000), new Date(Date.now() - 20_000));
+    expect(judgeLock(lp, 10_000).verdict).toBe("stale");
+    const held = await holdLock(lp, { timeoutMs: 2000 });
+    expect(readLockOwner(lp)?.pid).toBe(process.pid);
+    held.release();
+  });
+
+  test("another tool's lock with no owner (no sticky mark) waits out the conservative grace", () => {
+    const lp = join(dir, "f.lock");
+    mkdirSync(lp, 0o755);
+    utimesSync(lp, new Date(Date.now() - 20_000), new Date(Date.now() - 20_000));
+    expect(judgeLock(lp, 10_000).verdict).toBe("unknown");
+    expect(judgeLock(lp, 10_000, { unknownStaleMs: 15_000 }).verdict).toBe("stale");
+  });
+
   test("a missing lock is not stale; a plain file named .lock is never taken over", () => {
     expect(judgeLock(join(dir, "none.lock"), 10_000)).toMatchObject({ verdict: "young", missing: true });
     const lp = join(dir, "f.lock");
