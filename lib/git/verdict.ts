@@ -235,16 +235,7 @@ export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: Judg
         j.reason = `liveness not visible (${why}); stale after ${fmtAge(graceMs)}`;
       }
     };
-    const byAge = (why: string) => {
-      j.thresholdMs = visibleThreshold;
-      if (ageMs >= visibleThreshold) {
-        j.verdict = "stale";
-        j.reason = `${why}; older than ${fmtAge(visibleThreshold)}`;
-      } else {
-        j.verdict = "young";
-        j.reason = `${why}; younger than ${fmtAge(visibleThreshold)}`;
-      }
-    };
+    const byAge = (why: string) => settleByAge(j, why, visibleThreshold);
 
     if (lock.kind === "run") {
       if (!opts.judgeRunLock) {
@@ -353,19 +344,19 @@ export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: Judg
           j.reason = `open in live process ${h.map((x) => `${x.pid} (${x.comm})`).join(", ")}`;
           continue;
         }
-        const why = p.needsGit ? "no live holder" : `holder record pid ${j.lock.pidRecord!.pid} is gone`;
-        const ageMs = j.ageMs;
-        if (ageMs >= visibleThreshold) {
-          j.verdict = "stale";
-          j.reason = `${why}; older than ${fmtAge(visibleThreshold)}`;
-        } else {
-          j.verdict = "young";
-          j.reason = `${why}; younger than ${fmtAge(visibleThreshold)}`;
-        }
+        settleByAge(j, p.needsGit ? "no live holder" : `holder record pid ${j.lock.pidRecord!.pid} is gone`, visibleThreshold);
       }
     }
   }
   return results;
+}
+
+/** Once the evidence found no live holder: young or stale by age alone. */
+function settleByAge(j: JudgedLock, why: string, thresholdMs: number): void {
+  const stale = j.ageMs >= thresholdMs;
+  j.thresholdMs = thresholdMs;
+  j.verdict = stale ? "stale" : "young";
+  j.reason = `${why}; ${stale ? "older" : "younger"} than ${fmtAge(thresholdMs)}`;
 }
 
 export { fmtAge as formatAge };
