@@ -417,6 +417,19 @@ EOF
   assert_equal "$(leftovers "$T" f)" ""
 }
 
+@test "SIGHUP mid-write (a closed terminal): exit 129, old content intact, no temp file and no lock" {
+  echo old > f
+  { printf partial; sleep 5; } | "$AW" --lock f &
+  pid=$!
+  wait_for "$T/.f.hardshell-*"
+  [ -d f.lock ]
+  kill -HUP "$pid"
+  st=0; wait "$pid" || st=$?
+  assert_equal "$st" 129
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(leftovers "$T" f)" ""
+}
+
 @test "SIGTERM in -- CMD mode is forwarded to the command; file untouched" {
   echo old > f
   "$AW" f -- sh -c 'echo $$ > child.pid; echo partial; exec sleep 30' &

@@ -516,6 +516,20 @@ EOF
   [ ! -e "$G/hardshell-run.lock" ]
 }
 
+@test "run on SIGHUP forwards it, releases the lock and exits 129" {
+  cd "$R"
+  git-lock run -- sh -c 'trap "echo got-hup > \"$1\"; exit 3" HUP; echo $$ > "$1.pid"; while :; do sleep 0.05; done' sh "$T/hup" 3>&- &
+  local holder=$!
+  wait_for "$T/hup.pid"
+  [ -d "$G/hardshell-run.lock" ]
+  kill -HUP "$holder"
+  local rc=0
+  wait "$holder" || rc=$?
+  [ "$rc" -eq 129 ]
+  [ "$(cat "$T/hup")" = got-hup ]
+  [ ! -e "$G/hardshell-run.lock" ]
+}
+
 # ---- CLI -------------------------------------------------------------------
 
 @test "git lock status works with dist on PATH" {
