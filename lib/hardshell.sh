@@ -85,7 +85,7 @@ sqlite_with_retry() {
   bin=$(_hardshell_bin sqlite-exec) || return $?
   db="$1" sql="$2"
   shift 2
-  for v in "$@"; do args+=(--arg "$v"); done
+  for v in "$@"; do args+=("--arg=$v"); done # the = form: a value may start with "-"
   "$bin" "${args[@]}" -- "$db" "$sql" || rc=$?
   return "$rc"
 }

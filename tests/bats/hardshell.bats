@@ -53,6 +53,9 @@ local_setup() {
   run bash -c 'source "$1"; sqlite_with_retry t.db "insert into t values (?)" "it'"'"'s; DROP TABLE t; --"' _ "$SH"
   assert_success
   [ "$(sqlite3 t.db 'select v from t')" = "it's; DROP TABLE t; --" ]
+  run bash -c 'source "$1"; sqlite_with_retry t.db "insert into t values (?), (?), (?)" -1 --x ""' _ "$SH"
+  assert_success
+  [ "$(sqlite3 t.db "select group_concat(quote(v), ' ') from t where rowid > 1")" = "'-1' '--x' ''" ]
   run bash -c 'source "$1"; rc=0; sqlite_with_retry t.db "insert into nope values (1)" || rc=$?; echo "rc=$rc"' _ "$SH"
   assert_output --partial "rc=65"
 }
