@@ -78,7 +78,7 @@ export function scanLocks(opts: ScanOptions = {}): ScanResult {
   let locks = listLocks(repo).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (opts.paths?.length) locks = selectPaths(repo, locks, opts.paths, opts.cwd ?? process.cwd());
   const judged = locks.length ? judgeLocks(repo, locks, { judgeRunLock: judgeLock, ...opts, snapshot: new ProcSnapshot() }) : [];
-  const noHolderRecord = judged.some((j) => j.lock.kind !== "run" && j.lock.kind !== "gc-pid" && !j.lock.pidRecord);
+  const noHolderRecord = judged.some((j) => j.lock.kind !== "run" && j.lock.kind !== "gc-pid" && j.lock.path.endsWith(".lock") && !j.lock.pidRecord);
   return { repo, locks: judged, noHolderRecord };
 }
 

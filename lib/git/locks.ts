@@ -17,6 +17,11 @@
  * `objects/info/commit-graphs/`), `objects/pack/multi-pack-index*.lock` (and
  * `multi-pack-index.d/`), `worktrees/*\/*.lock`, `reftable/*.lock`, `gc.pid`,
  * and hardshell's run locks `hardshell-NAME.lock` (directories, SPEC §3.1).
+ * Also `packed-refs.new`: git writes the new packed-refs there (create_tempfile,
+ * O_EXCL) while it holds packed-refs.lock, so a pack-refs killed in between leaves
+ * it behind and every later pack-refs fails with "unable to create file
+ * .../packed-refs.new: File exists" — lock debris in all but name (found by the
+ * git-lock torture run). It is judged like a lock; it has no holder record.
  * Not walked: objects/ (loose objects never get .lock files), modules/
  * (submodules are repositories of their own: run git-lock there).
  *
@@ -98,6 +103,7 @@ function kindOf(rel: string): LockKind {
     case "config.worktree.lock":
       return "config";
     case "packed-refs.lock":
+    case "packed-refs.new":
       return "packed-refs";
     case "shallow.lock":
       return "shallow";
@@ -139,7 +145,7 @@ class Collector {
       uid: st.uid,
       gitDir,
     };
-    if (lock.kind !== "gc-pid" && lock.kind !== "run") {
+    if (lock.kind !== "gc-pid" && lock.kind !== "run" && path.endsWith(".lock")) {
       const rec = pidRecordPathFor(path);
       try {
         const rst = lstatSync(rec);
@@ -190,7 +196,7 @@ class Collector {
 export function listLocks(repo: GitRepo): LockFile[] {
   const c = new Collector();
   const common = repo.commonDir;
-  c.flat(common, "", (n) => n.endsWith(".lock") || n === "gc.pid");
+  c.flat(common, "", (n) => n.endsWith(".lock") || n === "gc.pid" || n === "packed-refs.new");
   c.deep(common, "refs");
   c.deep(common, "logs");
   c.flat(common, "objects/info");

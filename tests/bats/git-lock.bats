@@ -128,6 +128,29 @@ wait_for() {
   assert_output --partial '"verdict": "young"'
 }
 
+@test "a packed-refs.new left by a killed git pack-refs is removed once stale, and pack-refs works again" {
+  git -C "$R" update-ref refs/heads/extra HEAD
+  echo partial > "$G/packed-refs.new"      # what a pack-refs SIGKILLed mid-write leaves
+  run git -C "$R" pack-refs --all
+  assert_failure                            # git itself is stuck on it
+  assert_output --partial "packed-refs.new"
+  old "$G/packed-refs.new"
+  run git-lock clean
+  assert_success
+  assert_output --partial "removed $G/packed-refs.new"
+  git -C "$R" pack-refs --all
+  grep -q refs/heads/extra "$G/packed-refs"
+}
+
+@test "a packed-refs.new that a live process is writing is kept" {
+  exec 5>"$G/packed-refs.new"
+  old "$G/packed-refs.new"
+  run git-lock clean --force
+  exec 5>&-
+  assert_success
+  [ -e "$G/packed-refs.new" ]
+}
+
 @test "gc.pid of a dead pid on this host is stale; a live pid or another host's is not" {
   echo "$(dead_pid) $(hostname)" > "$G/gc.pid" && old "$G/gc.pid"
   run git-lock status --json
