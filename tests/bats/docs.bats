@@ -53,3 +53,20 @@ options_of() { # option names (--x) listed in a help text on stdin
     assert_success
   done
 }
+
+@test "a .env or bunfig.toml in the current directory changes nothing about any command" {
+  git init -q -b main repo
+  cd repo
+  printf 'GIT_DIR=/nonexistent\nHARDSHELL_DEBUG=1\n' > .env
+  printf 'preload = ["./boom.ts"]\n' > bunfig.toml
+  printf 'console.log("preloaded code ran"); process.exit(9)\n' > boom.ts
+  run git-lock status
+  assert_success
+  refute_output --partial "preloaded"
+  run sqlite-exec --create t.db 'select 1'
+  assert_success
+  assert_output "1"
+  run atomic-write f -- echo ok
+  assert_success
+  [ "$(cat f)" = ok ]
+}
