@@ -1,7 +1,7 @@
 /**
  * sqlite-exec: run SQL against a SQLite file as ONE transaction, retrying with
  * backoff + jitter while the database is busy (SPEC §5). This file is the thin
- * shell around lib/sqlite: option table, one lib call per mode, output.
+ * shell around lib/sqlite: option table, argv -> one execSqlite() call, output.
  */
 import { runMain, reportError } from "./_shared/main";
 import { stderr, stdout } from "./_shared/io";
@@ -10,10 +10,11 @@ import { policyFromArgs, retryBudgetOptions } from "../lib/cli/retry";
 import { parseDuration, formatDuration } from "../lib/core/duration";
 import { InterruptedError, UsageError, fromErrno } from "../lib/core/errors";
 import { EXIT } from "../lib/core/exit";
-import { splitSql } from "../lib/sqlite/split";
-import { bindScript, parseBindings } from "../lib/sqlite/params";
-import { dotlockPresent, openDatabase, validateOpenOptions, SYNCHRONOUS_MODES, type OpenOptions } from "../lib/sqlite/open";
-import { runTransaction, scriptPlan, type RunOptions, type RunOutcome } from "../lib/sqlite/run";
+import { parseBindings } from "../lib/sqlite/params";
+import { dotlockPresent, validateOpenOptions, SYNCHRONOUS_MODES, type OpenOptions } from "../lib/sqlite/open";
+import type { ResultSet, RunOptions } from "../lib/sqlite/run";
+import type { InputFormat } from "../lib/sqlite/batch";
+import { execSqlite, type ExecMode } from "../lib/sqlite/exec";
 import { formatResults, rawValue, FORMATS, type Format } from "../lib/sqlite/format";
 
 const PROGRAM = "sqlite-exec";
@@ -92,6 +93,18 @@ function writeBytes(b: Uint8Array): void {
   while (off < b.length) off += writeSync(1, b, off, b.length - off);
 }
 
+/** The SQL text: --file, the argument, or stdin (also for '-'). */
+async function readSql(file: string | undefined, sqlArg: string | undefined): Promise<string> {
+  if (file !== undefined) {
+    return Bun.file(file)
+      .text()
+      .catch((err) => {
+        throw fromErrno(err, { what: "cannot read SQL file", subject: file });
+      });
+  }
+  return sqlArg !== undefined && sqlArg !== "-" ? sqlArg : readStdin();
+}
+
 async function readStdin(): Promise<string> {
   try {
     return await Bun.stdin.text();
@@ -144,73 +157,32 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
     stderr.flush();
   }
   const nullText = String(opts.null ?? "");
-  let code: number = EXIT.OK;
-  let stats = { attempts: 0, waitedMs: 0 };
   const started = performance.now();
-
-  const printRows = (o: RunOutcome) => {
-    if (quiet || opts.raw) return;
-    const text = formatResults(o.sets, { format, header: !!opts.header, nullText });
-    if (format !== "json" && text) stdout.write(text);
+  const mode: ExecMode = opts.check
+    ? { kind: "check" }
+    : opts.checkpoint !== undefined
+      ? { kind: "checkpoint", mode: String(opts.checkpoint) }
+      : opts.backup !== undefined
+        ? { kind: "backup", dest: String(opts.backup) }
+        : each !== undefined
+          ? { kind: "each", sql: each, rows: await readStdin(), input: opts.input as InputFormat, batch }
+          : { kind: "script", sql: await readSql(file, sqlArg), bindings };
+  // Rows print as each transaction commits, except where the whole output is one value (json, --raw).
+  const collect = format === "json" || !!opts.raw;
+  const allSets: ResultSet[] = [];
+  const onCommitted = (sets: ResultSet[]) => {
+    if (collect) allSets.push(...sets);
+    else if (!quiet && !opts.raw) {
+      const text = formatResults(sets, { format, header: !!opts.header, nullText });
+      if (text) stdout.write(text);
+    }
   };
-  let allSets: RunOutcome["sets"] = [];
-  let changes = 0;
-
-  if (maint.length === 1) {
-    const m = await import("../lib/sqlite/maint");
-    const conn = openDatabase(open);
-    try {
-      if (opts.check) {
-        const r = await m.checkDatabase(conn, runOpts);
-        stats = r.outcome;
-        if (!quiet) {
-          if (format === "json") stdout.write(JSON.stringify({ ok: r.ok, problems: r.problems }) + "\n");
-          else stdout.write(r.ok ? "ok\n" : r.problems.map((p) => p.replace(/\n/g, " ") + "\n").join(""));
-        }
-        code = r.ok ? EXIT.OK : EXIT.NO;
-      } else if (opts.checkpoint !== undefined) {
-        const o = await m.checkpoint(conn, String(opts.checkpoint), runOpts);
-        stats = o;
-        if (format === "json" || opts.raw) allSets = o.sets;
-        else printRows(o);
-      } else {
-        const o = await m.backup(conn, String(opts.backup), runOpts);
-        stats = o;
-      }
-    } finally {
-      conn.close();
-    }
-  } else if (each !== undefined) {
-    const { parseRows, runEach } = await import("../lib/sqlite/batch");
-    const statements = splitSql(each);
-    const text = await readStdin();
-    const conn = openDatabase(open);
-    try {
-      const sets: RunOutcome["sets"] = [];
-      const r = await runEach(conn, statements, parseRows(text, opts.input as "jsonl" | "tsv" | "csv"), batch, runOpts, (o) => {
-        if (format === "json" || opts.raw) sets.push(...o.sets);
-        else printRows(o);
-      });
-      allSets = sets;
-      changes = r.changes;
-      stats = r;
-    } finally {
-      conn.close();
-    }
-  } else {
-    const sql = file !== undefined ? await Bun.file(file).text().catch((err) => { throw fromErrno(err, { what: "cannot read SQL file", subject: file }); }) : sqlArg !== undefined && sqlArg !== "-" ? sqlArg : await readStdin();
-    const statements = splitSql(sql);
-    const binds = bindScript(statements, bindings);
-    const conn = openDatabase(open);
-    try {
-      const o = await runTransaction(conn, scriptPlan(statements, binds), runOpts);
-      stats = o;
-      changes = o.changes;
-      if (format === "json" || opts.raw) allSets = o.sets;
-      else printRows(o);
-    } finally {
-      conn.close();
-    }
+  const result = await execSqlite({ open, run: runOpts, mode, onCommitted });
+  const code = result.ok ? EXIT.OK : EXIT.NO;
+  const changes = result.changes;
+  if (mode.kind === "check" && !quiet) {
+    if (format === "json") stdout.write(JSON.stringify({ ok: result.ok, problems: result.problems }) + "\n");
+    else stdout.write(result.ok ? "ok\n" : result.problems.map((p) => p.replace(/\n/g, " ") + "\n").join(""));
   }
 
   if (!quiet) {
@@ -218,14 +190,14 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
       const v = rawValue(allSets, nullText);
       if (v instanceof Uint8Array) writeBytes(v);
       else if (v !== undefined) stdout.write(v);
-    } else if (format === "json" && !opts.check) {
+    } else if (format === "json" && mode.kind !== "check") {
       stdout.write(formatResults(allSets, { format, nullText }));
     }
     if (opts.changes) stdout.write(`${changes}\n`);
   }
   if (opts.stats && !quiet) {
     stdout.flush();
-    stderr.write(`${PROGRAM}: stats: attempts=${stats.attempts} waited=${formatDuration(stats.waitedMs)} total=${formatDuration(performance.now() - started)}\n`);
+    stderr.write(`${PROGRAM}: stats: attempts=${result.attempts} waited=${formatDuration(result.waitedMs)} total=${formatDuration(performance.now() - started)}\n`);
     stderr.flush();
   }
   return code;
