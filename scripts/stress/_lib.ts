@@ -192,15 +192,5 @@ export async function spawnOutcome(
   return { code: p.exitCode, signal: p.signalCode == null ? null : String(p.signalCode), stderr, pid: p.pid };
 }
 
-/** Run to completion (no kill), stdout captured. */
-export function runSync(argv: string[], o: { cwd?: string; stdin?: string; env?: Record<string, string> } = {}): { code: number | null; stdout: string; stderr: string } {
-  const r = Bun.spawnSync(argv, {
-    cwd: o.cwd,
-    env: o.env ? { ...process.env, ...o.env } : undefined,
-    stdin: o.stdin === undefined ? "ignore" : new TextEncoder().encode(o.stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-    timeout: 120_000,
-  });
-  return { code: r.exitCode, stdout: r.stdout?.toString() ?? "", stderr: r.stderr?.toString() ?? "" };
-}
+/** Run to completion (no kill), stdout captured: the bench's runner, one spawn helper for all scripts. */
+export { runSync } from "../bench/_lib";

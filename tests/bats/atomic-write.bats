@@ -393,41 +393,31 @@ EOF
 
 # ---------------------------------------------------------------- signals and crashes
 
+# signal_mid_write SIG CODE [OPTS...]: SIG arriving while stdin is still open must exit CODE
+# with the old content intact and no temp file (and, with --lock, no lock) left.
+signal_mid_write() {
+  local sig="$1" code="$2"; shift 2
+  echo old > f
+  { printf partial; sleep 5; } | "$AW" "$@" f &
+  pid=$!
+  wait_for "$T/.f.hardshell-*"
+  kill -"$sig" "$pid"
+  st=0; wait "$pid" || st=$?
+  assert_equal "$st" "$code"
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(leftovers "$T" f)" ""
+}
+
 @test "SIGTERM mid-write: exit 143, old content intact, no temp file" {
-  echo old > f
-  { printf partial; sleep 5; } | "$AW" f &
-  pid=$!
-  wait_for "$T/.f.hardshell-*"
-  kill -TERM "$pid"
-  st=0; wait "$pid" || st=$?
-  assert_equal "$st" 143
-  assert_equal "$(cat f)" "old"
-  assert_equal "$(leftovers "$T" f)" ""
+  signal_mid_write TERM 143
 }
 
-@test "SIGINT mid-write: exit 130, old content intact, no temp file" {
-  echo old > f
-  { printf partial; sleep 5; } | "$AW" --lock f &
-  pid=$!
-  wait_for "$T/.f.hardshell-*"
-  kill -INT "$pid"
-  st=0; wait "$pid" || st=$?
-  assert_equal "$st" 130
-  assert_equal "$(cat f)" "old"
-  assert_equal "$(leftovers "$T" f)" ""
+@test "SIGINT mid-write: exit 130, old content intact, no temp file or lock" {
+  signal_mid_write INT 130 --lock
 }
 
-@test "SIGHUP mid-write (a closed terminal): exit 129, old content intact, no temp file and no lock" {
-  echo old > f
-  { printf partial; sleep 5; } | "$AW" --lock f &
-  pid=$!
-  wait_for "$T/.f.hardshell-*"
-  [ -d f.lock ]
-  kill -HUP "$pid"
-  st=0; wait "$pid" || st=$?
-  assert_equal "$st" 129
-  assert_equal "$(cat f)" "old"
-  assert_equal "$(leftovers "$T" f)" ""
+@test "SIGHUP mid-write (a closed terminal): exit 129, old content intact, no temp file or lock" {
+  signal_mid_write HUP 129 --lock
 }
 
 @test "SIGTERM in -- CMD mode is forwarded to the command; file untouched" {

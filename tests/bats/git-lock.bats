@@ -526,31 +526,28 @@ EOF
   [ ! -e "$G/hardshell-run.lock" ] && [ -d "$G/hardshell-live.lock" ]
 }
 
-@test "run forwards SIGTERM to the command and releases the lock after it ends" {
+# run_forwards SIG CODE: `run` passes SIG to its command, waits for it, releases the lock, exits CODE.
+run_forwards() {
+  local sig="$1" code="$2"
   cd "$R"
-  git-lock run -- sh -c 'trap "echo got-term > \"$1\"; exit 3" TERM; echo $$ > "$1.pid"; while :; do sleep 0.05; done' sh "$T/term" 3>&- &
+  git-lock run -- sh -c 'trap "echo got-$2 > \"$1\"; exit 3" "$2"; echo $$ > "$1.pid"; while :; do sleep 0.05; done' sh "$T/sig" "$sig" 3>&- &
   local holder=$!
-  wait_for "$T/term.pid"
-  kill -TERM "$holder"
+  wait_for "$T/sig.pid"
+  [ -d "$G/hardshell-run.lock" ]
+  kill -"$sig" "$holder"
   local rc=0
   wait "$holder" || rc=$?
-  [ "$rc" -eq 143 ]
-  [ "$(cat "$T/term")" = got-term ]
+  [ "$rc" -eq "$code" ]
+  [ "$(cat "$T/sig")" = "got-$sig" ]
   [ ! -e "$G/hardshell-run.lock" ]
 }
 
+@test "run forwards SIGTERM to the command and releases the lock after it ends" {
+  run_forwards TERM 143
+}
+
 @test "run on SIGHUP forwards it, releases the lock and exits 129" {
-  cd "$R"
-  git-lock run -- sh -c 'trap "echo got-hup > \"$1\"; exit 3" HUP; echo $$ > "$1.pid"; while :; do sleep 0.05; done' sh "$T/hup" 3>&- &
-  local holder=$!
-  wait_for "$T/hup.pid"
-  [ -d "$G/hardshell-run.lock" ]
-  kill -HUP "$holder"
-  local rc=0
-  wait "$holder" || rc=$?
-  [ "$rc" -eq 129 ]
-  [ "$(cat "$T/hup")" = got-hup ]
-  [ ! -e "$G/hardshell-run.lock" ]
+  run_forwards HUP 129
 }
 
 # ---- CLI -------------------------------------------------------------------
