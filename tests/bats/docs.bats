@@ -70,3 +70,21 @@ options_of() { # option names (--x) listed in a help text on stdin
   assert_success
   [ "$(cat f)" = ok ]
 }
+
+@test "SECURITY.md names every environment variable the runtime honours before hardshell code runs, and each is real" {
+  # The threat model says BUN_OPTIONS and BUN_BE_BUN act like LD_PRELOAD. Prove both still do what it says, so the
+  # document is updated the day a runtime upgrade changes either.
+  for v in BUN_OPTIONS BUN_BE_BUN; do
+    grep -q "$v" "$HARDSHELL_ROOT/SECURITY.md" || fail "SECURITY.md does not mention $v"
+  done
+  printf 'console.log("preloaded code ran")\n' > pre.js
+  for cmd in atomic-write sqlite-exec git-lock; do
+    run env BUN_OPTIONS="--preload $T/pre.js" "$DIST/$cmd" --version
+    assert_line "preloaded code ran"
+    run env BUN_BE_BUN=1 "$DIST/$cmd" --version
+    refute_output --partial "$cmd"
+    assert_output --regexp '^[0-9]+\.[0-9]+\.[0-9]+'
+  done
+  grep -q "env_keep" "$HARDSHELL_ROOT/SECURITY.md"
+  grep -q "setuid" "$HARDSHELL_ROOT/SECURITY.md"
+}
