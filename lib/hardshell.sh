@@ -21,8 +21,10 @@
 # - Requires bash 4+ (associative arrays for the held git locks).
 # - acquire_git_lock holds the lock in a background `git-lock run` that lives
 #   until release_git_lock, or until the calling shell is gone (it polls the
-#   shell's pid every second), so a script killed with SIGKILL never leaves a
+#   calling (sub)shell's pid every second), so a script killed with SIGKILL never leaves a
 #   live-looking lock: the holder exits and the lock is released.
+# - Messages are one line on stderr: "hardshell.sh: <function>: <what failed>".
+# - Needs only bash, coreutils (mktemp, mkfifo, dirname, readlink), git and the binaries.
 
 # Directory of this file, resolved through symlinks, computed once at source time.
 _hardshell_dir() {
@@ -49,7 +51,7 @@ _hardshell_bin() {
     command -v "$name"
     return 0
   fi
-  printf 'hardshell.sh: %s not found next to %s or on PATH (run npm run build, or put dist/ on PATH)\n' "$name" "${_HARDSHELL_DIR:-hardshell.sh}" >&2
+  printf 'hardshell.sh: %s: %s not found next to %s or on PATH (run npm run build, or put dist/ on PATH)\n' "${FUNCNAME[1]:-hardshell.sh}" "$name" "${_HARDSHELL_DIR:-hardshell.sh}" >&2
   return 69
 }
 
@@ -58,7 +60,7 @@ _hardshell_bin() {
 write_atomic() {
   local bin file rc=0
   if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-    printf 'write_atomic: usage: write_atomic FILE [CONTENT]\n' >&2
+    printf 'hardshell.sh: write_atomic: usage: write_atomic FILE [CONTENT]\n' >&2
     return 64
   fi
   bin=$(_hardshell_bin atomic-write) || return $?
@@ -79,7 +81,7 @@ sqlite_with_retry() {
   local bin db sql rc=0 v
   local -a args=()
   if [ $# -lt 2 ]; then
-    printf 'sqlite_with_retry: usage: sqlite_with_retry DB SQL [VALUE...]\n' >&2
+    printf 'hardshell.sh: sqlite_with_retry: usage: sqlite_with_retry DB SQL [VALUE...]\n' >&2
     return 64
   fi
   bin=$(_hardshell_bin sqlite-exec) || return $?
@@ -95,11 +97,11 @@ _hardshell_lock_repo() {
   local path="$1" dir
   dir=$(dirname -- "$path")
   if [ ! -d "$dir" ]; then
-    printf 'hardshell.sh: no such directory: %s\n' "$dir" >&2
+    printf 'hardshell.sh: %s: no such directory: %s\n' "${FUNCNAME[1]:-hardshell.sh}" "$dir" >&2
     return 66
   fi
   dir=$(cd -P -- "$dir" && git rev-parse --absolute-git-dir 2>/dev/null) || {
-    printf 'hardshell.sh: not inside a git directory: %s (only git lock files are judged)\n' "$path" >&2
+    printf 'hardshell.sh: %s: not inside a git directory: %s (only git lock files are judged)\n' "${FUNCNAME[1]:-hardshell.sh}" "$path" >&2
     return 66
   }
   printf '%s\n' "$dir"
@@ -112,7 +114,7 @@ detect_stale_lock() {
   local bin repo rc=0
   local -a age=()
   if [ $# -lt 1 ] || [ $# -gt 2 ]; then
-    printf 'detect_stale_lock: usage: detect_stale_lock LOCK [MAX_AGE_S]\n' >&2
+    printf 'hardshell.sh: detect_stale_lock: usage: detect_stale_lock LOCK [MAX_AGE_S]\n' >&2
     return 64
   fi
   bin=$(_hardshell_bin git-lock) || return $?
@@ -133,7 +135,7 @@ detect_stale_lock() {
 clean_stale_lock() {
   local bin repo rc=0
   if [ $# -ne 1 ]; then
-    printf 'clean_stale_lock: usage: clean_stale_lock LOCK\n' >&2
+    printf 'hardshell.sh: clean_stale_lock: usage: clean_stale_lock LOCK\n' >&2
     return 64
   fi
   bin=$(_hardshell_bin git-lock) || return $?
@@ -147,7 +149,7 @@ clean_stale_lock() {
 _hardshell_repo_key() {
   local repo="${1:-.}"
   (cd -P -- "$repo" 2>/dev/null && git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || {
-    printf 'hardshell.sh: not a git repository: %s\n' "$repo" >&2
+    printf 'hardshell.sh: %s: not a git repository: %s\n' "${FUNCNAME[1]:-hardshell.sh}" "$repo" >&2
     return 66
   }
 }
@@ -155,35 +157,42 @@ _hardshell_repo_key() {
 # acquire_git_lock [REPO] [TIMEOUT_S]: take the repository's run lock (the one
 # `git-lock run` and with_git_lock use) and hold it until release_git_lock.
 # Returns 75 when it is still held by someone else after TIMEOUT_S (default 60).
+# The lock belongs to the (sub)shell that called it ($BASHPID): called inside
+# `$(...)` or `( ... )` it is released within a second of that subshell's end.
 acquire_git_lock() {
-  local bin key timeout ready line rc=0 pid
+  local bin key timeout owner dir line rc=0 pid
   bin=$(_hardshell_bin git-lock) || return $?
   key=$(_hardshell_repo_key "${1:-.}") || return $?
-  timeout="${2:-60}"
+  timeout="${2:-60}" owner="$BASHPID"
   if [ -n "${_HARDSHELL_GIT_LOCK_PIDS[$key]:-}" ]; then
-    printf 'acquire_git_lock: already held by this shell: %s\n' "$key" >&2
+    printf 'hardshell.sh: acquire_git_lock: already held by this shell: %s\n' "$key" >&2
     return 75
   fi
-  ready=$(mktemp -u "${TMPDIR:-/tmp}/hardshell-acquire.XXXXXX") || return 74
-  mkfifo -m 600 "$ready" || return 74
-  # The holder reports "ok" once it holds the lock, or "fail <code>" when git-lock gave up.
+  # The fifo lives in a fresh private directory: mktemp -d creates it atomically
+  # with mode 0700, so nobody can plant or swap the fifo (mktemp -u + mkfifo could).
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/hardshell-acquire.XXXXXX") || return 74
+  mkfifo -m 600 "$dir/ready" || { rm -rf -- "$dir"; return 74; }
+  # The holder reports "ok <pid of git-lock>" once it holds the lock, or
+  # "fail <code>" when git-lock gave up. Its stdout is not ours: a caller's pipe
+  # must never wait on a process that lives until release_git_lock.
   (
     code=0
-    # shellcheck disable=SC2016 # the holder script expands its own $1/$2
+    # shellcheck disable=SC2016 # the holder script expands its own $1/$2/$PPID
     "$bin" run --repo "$key" --timeout "$timeout" -- sh -c '
-      printf "ok\n" > "$1"
+      printf "ok %s\n" "$PPID" > "$1"
       trap "exit 0" TERM INT HUP
       while kill -0 "$2" 2>/dev/null; do sleep 1 & wait $!; done
-    ' hardshell-holder "$ready" "$$" || code=$?
+    ' hardshell-holder "$dir/ready" "$owner" || code=$?
     # Only while the fifo is still there is anyone waiting for the verdict.
-    if [ "$code" -ne 0 ] && [ -p "$ready" ]; then printf 'fail %s\n' "$code" > "$ready"; fi
-  ) </dev/null &
+    if [ "$code" -ne 0 ] && [ -p "$dir/ready" ]; then printf 'fail %s\n' "$code" > "$dir/ready"; fi
+  ) </dev/null >/dev/null &
   pid=$!
-  IFS= read -r line < "$ready" || line="fail 70"
-  rm -f -- "$ready"
+  IFS= read -r line < "$dir/ready" || line="fail 70"
+  rm -rf -- "$dir"
   case "$line" in
-    ok)
-      _HARDSHELL_GIT_LOCK_PIDS[$key]=$pid
+    "ok "*)
+      # "subshell pid:git-lock pid": release signals git-lock itself, found without pkill.
+      _HARDSHELL_GIT_LOCK_PIDS[$key]="$pid:${line#ok }"
       return 0
       ;;
     *)
@@ -196,17 +205,20 @@ acquire_git_lock() {
 
 # release_git_lock [REPO]: release a lock taken by acquire_git_lock in this shell.
 release_git_lock() {
-  local key pid
+  local key held pid runner
   key=$(_hardshell_repo_key "${1:-.}") || return $?
-  pid="${_HARDSHELL_GIT_LOCK_PIDS[$key]:-}"
-  if [ -z "$pid" ]; then
-    printf 'release_git_lock: not held by this shell: %s\n' "$key" >&2
+  held="${_HARDSHELL_GIT_LOCK_PIDS[$key]:-}"
+  if [ -z "$held" ]; then
+    printf 'hardshell.sh: release_git_lock: not held by this shell: %s\n' "$key" >&2
     return 1
   fi
   unset '_HARDSHELL_GIT_LOCK_PIDS[$key]'
-  # TERM the holder's git-lock (the subshell's child): it forwards TERM to its
-  # command, releases the lock and exits; then the subshell ends too.
-  pkill -TERM -P "$pid" -x git-lock 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  pid="${held%%:*}" runner="${held#*:}"
+  # TERM the holder's git-lock: it forwards TERM to its command, releases the lock
+  # and exits; then the subshell ends too. git-lock is the subshell's child, so
+  # while the subshell has not been reaped (it cannot end before git-lock does)
+  # the pid still names that git-lock, never a recycled process.
+  if kill -0 "$pid" 2>/dev/null; then kill -TERM "$runner" 2>/dev/null || true; fi
   wait "$pid" 2>/dev/null || true
   return 0
 }
@@ -220,7 +232,7 @@ with_git_lock() {
     shift
   fi
   if [ "${1:-}" != "--" ] || [ $# -lt 2 ]; then
-    printf 'with_git_lock: usage: with_git_lock [REPO] -- CMD...\n' >&2
+    printf 'hardshell.sh: with_git_lock: usage: with_git_lock [REPO] -- CMD...\n' >&2
     return 64
   fi
   shift

@@ -132,3 +132,39 @@ local_setup() {
   assert_line "rc=69"
   [ ! -e f ]
 }
+
+@test "acquire_git_lock inside \$(...) returns at once and its lock ends with that subshell" {
+  # The holder must not keep the command substitution's pipe open (the caller would hang until
+  # release), and the lock belongs to the subshell: gone within seconds of the subshell's end.
+  run timeout 20 bash -c 'source "$1"; out=$(acquire_git_lock repo 5; echo "rc=$?"); echo "$out"' _ "$SH"
+  assert_success
+  assert_line "rc=0"
+  run timeout 20 bash -c 'source "$1"; acquire_git_lock repo 10 && release_git_lock repo && echo ok' _ "$SH"
+  assert_success
+  assert_line ok
+}
+
+@test "release_git_lock ends the holder without pkill on PATH" {
+  mkdir bin
+  for t in git mktemp mkfifo rm dirname readlink sh sleep cat; do ln -s "$(command -v "$t")" "bin/$t"; done
+  ln -s "$DIST/git-lock" bin/git-lock
+  run env PATH="$T/bin" "$BASH" -c '
+    source "$1"
+    acquire_git_lock repo 5 || exit 9
+    release_git_lock repo || exit 8
+    acquire_git_lock repo 2 && release_git_lock repo && echo ok' _ "$SH"
+  assert_success
+  assert_line ok
+  [ -z "$(ls "$TMPDIR")" ] || fail "left in TMPDIR: $(ls "$TMPDIR")"
+}
+
+@test "every message of a function starts with hardshell.sh: <function>:" {
+  touch plain.lock
+  run bash -c 'source "$1"; write_atomic; sqlite_with_retry x; detect_stale_lock; clean_stale_lock; with_git_lock repo; release_git_lock repo; detect_stale_lock plain.lock; clean_stale_lock plain.lock; true' _ "$SH"
+  assert_success
+  [ "${#lines[@]}" -eq 8 ] || fail "expected 8 lines, got: $output"
+  for f in write_atomic sqlite_with_retry detect_stale_lock clean_stale_lock with_git_lock release_git_lock; do
+    assert_line --regexp "^hardshell\.sh: $f: "
+  done
+  for l in "${lines[@]}"; do [[ "$l" =~ ^hardshell\.sh:\ [a-z_]+:\  ]] || fail "bad prefix: $l"; done
+}
