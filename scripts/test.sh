@@ -10,6 +10,8 @@ BATS=node_modules/bats/bin/bats
 logdir=$(mktemp -d "${TMPDIR:-/tmp}/hardshell-test.XXXXXX")
 trap 'rm -rf "$logdir"' EXIT
 
+# Types first: strict tsc (tsconfig.json) over cmd, lib, scripts and tests; a type error fails the run.
+node_modules/.bin/tsc --noEmit -p . || { echo "type check failed"; echo "0 passed, 1 failed"; exit 1; }
 "$BUN" scripts/build.ts || { echo "build failed"; echo "0 passed, 1 failed"; exit 1; }
 
 passed=0 failed=0 status=0

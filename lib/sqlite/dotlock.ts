@@ -63,7 +63,7 @@
  * This module never prints and never exits; errors are values.
  */
 import { lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import { errnoOf, fromErrno, UsageError } from "../core/errors";
 import { formatDuration, parseDuration } from "../core/duration";
 import { fileHolders, livenessVisibility, type FileHolder } from "../core/proc";

@@ -23,7 +23,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { python3 } from "../bench/_lib";
-import { bin, check, classify, parseOpts, report, Rng, runSync, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
+import { bin, check, classify, parseOpts, report, Rng, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
 
 const READER = `
 import hashlib, sys, time, os, json
