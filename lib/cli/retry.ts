@@ -41,7 +41,9 @@ export function retryBudgetOptions(d: RetryDefaults = {}): OptionTable {
 
 /** BackoffPolicy from parsed options of the group above. */
 export function policyFromArgs(opts: Record<string, unknown>): BackoffPolicy {
-  const retries = Number(opts.retries ?? DEFAULT_RETRIES);
+  const raw = opts.retries ?? DEFAULT_RETRIES;
+  // Number("") is 0: an empty --retries= must not silently mean "never retry".
+  const retries = String(raw).trim() === "" ? NaN : Number(raw);
   if (!Number.isInteger(retries) || retries < 0) {
     throw new UsageError({ what: "--retries needs a whole number >= 0", subject: JSON.stringify(String(opts.retries)) });
   }
