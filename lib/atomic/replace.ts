@@ -70,9 +70,10 @@ import {
 } from "node:fs";
 import { constants as osc } from "node:os";
 import { basename, join } from "node:path";
-import { AnswerNo, CantCreateError, errnoOf, fromErrno, HardshellError, IoError, UnavailableError } from "../core/errors";
+import { AnswerNo, CantCreateError, errnoOf, fromErrno, HardshellError, IoError, NoInputError, UnavailableError } from "../core/errors";
 import { holdLock, lockPathFor, type HeldLock } from "../core/lock";
 import { checkpointSignals, onSignal, registerCleanup } from "../core/signals";
+import { UncreatableDirError } from "./errors";
 import { openPipe } from "./pipe";
 import { fileKind, fsyncDir, mayReplace, resolveTarget } from "./target";
 import { createTemp, sweepDeadTemps, tempName, type TempFile } from "./temp";
@@ -305,11 +306,17 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
   };
   try {
     if (wantLock) {
-      lock = await holdLock(lockPathFor(t.target), {
-        timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
-        staleMs: opts.lockStaleMs,
-        command: opts.command ?? "atomic-write",
-      });
+      try {
+        lock = await holdLock(lockPathFor(t.target), {
+          timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+          staleMs: opts.lockStaleMs,
+          command: opts.command ?? "atomic-write",
+        });
+      } catch (err) {
+        // FILE.lock cannot be made beside an existing FILE: the directory's file system refuses new entries (/proc).
+        if (err instanceof NoInputError && isDirectory(t.dir)) throw new UncreatableDirError({ dir: t.dir, target: t.target, errno: "ENOENT", cause: err });
+        throw err;
+      }
     }
     result.removedTemps = sweepDeadTemps(t.dir, base);
 
@@ -445,6 +452,14 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
     }
     unregisterTemp?.();
     lock?.release();
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
   }
 }
 

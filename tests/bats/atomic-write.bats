@@ -695,7 +695,7 @@ sticky_dir() {
 
 # ---------------------------------------------------------------- files a file system cannot replace
 
-@test "/proc/version exists but cannot be replaced: 77 with a clear line, not 'does not exist'" {
+@test "/proc/version exists but cannot be replaced: 77 with a clear line, not 'does not exist' (--lock too)" {
   [ -f /proc/version ] || skip "no /proc here"
   before=$(cat /proc/version)
   run "$AW" /proc/version <<<"x"
@@ -703,5 +703,8 @@ sticky_dir() {
   assert_output --partial "does not allow creating files"
   refute_output --partial "does not exist"
   assert_equal "${#lines[@]}" 1
+  run "$AW" --lock /proc/version <<<"x" # FILE.lock cannot be made there either: same answer
+  assert_failure 77
+  assert_output --partial "does not allow creating files"
   assert_equal "$(cat /proc/version)" "$before"
 }
