@@ -114,6 +114,7 @@ export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Tar
   let dir = "/";
   let dirSt = lstatDir(dir);
   let hops = 0;
+  let lostRaces = 0;
   let viaSymlink = false;
   const created: string[] = [];
   if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: path, hint: "atomic-write only replaces regular files" });
@@ -143,6 +144,8 @@ export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Tar
       if (makeDir(cur)) {
         created.push(cur);
         fsyncDir(dir); // the new entry must be durable in its parent before anything is created inside it
+      } else if (++lostRaces > MAX_HOPS) {
+        throw new CantCreateError({ what: "cannot create directory: it keeps appearing and disappearing", subject: cur });
       }
       pending.unshift(name); // examine what is there now: ours, or what a concurrent creator made
       continue;
