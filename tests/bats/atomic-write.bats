@@ -615,6 +615,17 @@ sticky_dir() {
   assert_equal "$(leftovers "$T/shared" sub)" ""
 }
 
+@test "sticky dir: a file another user plants at FILE's name while CMD runs is not replaced at the commit (77)" {
+  sticky_dir
+  # FILE is missing when atomic-write looks; it appears, owned by nobody, before the commit.
+  run "$AW" shared/report.txt -- sh -c 'echo theirs > "$0"; chown nobody "$0"; echo mine' "$T/shared/report.txt"
+  assert_failure 77
+  assert_output --partial "refusing to replace a file owned by uid 65534"
+  assert_equal "$(cat shared/report.txt)" "theirs"
+  assert_equal "$(stat -c %U shared/report.txt)" "nobody"
+  assert_equal "$(leftovers "$T/shared" report.txt)" ""
+}
+
 @test "sticky dir: --backup does not replace another user's file at the backup name (77)" {
   sticky_dir
   echo mine > shared/f
