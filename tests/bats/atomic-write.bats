@@ -542,17 +542,21 @@ EOF
 
 @test "SIGTERM while the commit waits for a descendant to close CMD's stdout: 143, file untouched, no temp file" {
   echo old > f
-  "$AW" f -- sh -c 'echo k=v; sleep 30 2>/dev/null & echo $! > gc.pid' 2>err &
+  "$AW" f -- sh -c 'echo $$ > cmd.pid; echo k=v; sleep 30 2>/dev/null & echo $! > gc.pid' 2>err &
   pid=$!
   wait_for "$T/gc.pid"
-  sleep 0.3 # CMD has exited 0; atomic-write is still reading the pipe the descendant holds
-  kill -0 "$pid" # not committed at CMD's exit: it waits for EOF
+  cmd=$(cat cmd.pid)
+  for _ in $(seq 100); do kill -0 "$cmd" 2>/dev/null || break; sleep 0.05; done
+  ! kill -0 "$cmd" 2>/dev/null # CMD has exited 0 ...
+  for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$pid" # ... and atomic-write has not committed: it waits for EOF of the pipe the descendant holds
+  assert_equal "$(cat f)" "old"
   kill -TERM "$pid"
   st=0; wait "$pid" || st=$?
   kill "$(cat gc.pid)" 2>/dev/null || true
   assert_equal "$st" 143
   assert_equal "$(cat f)" "old"
-  assert_equal "$(leftovers "$T" f gc.pid err)" ""
+  assert_equal "$(leftovers "$T" f gc.pid cmd.pid err)" ""
 }
 
 @test "-- CMD may write to /dev/stdout (its stdout is a real pipe, not a socket)" {
