@@ -49,8 +49,9 @@ const table: CommandTable = {
   passThrough: true,
   epilog:
     "Exit codes: 0 written; 1 precondition not met (--if-unchanged, --if-absent, --no-empty), nothing written; " +
-    "64 usage; 73 FILE is a directory/FIFO/socket/device or its directory is missing; 74 I/O error; " +
-    "75 lock timeout; 77 permission denied; 128+N killed by signal N; with -- CMD, CMD's own non-zero exit code.",
+    "64 usage; 73 FILE is a directory/FIFO/socket/device or its directory is missing; 74 I/O error (disk full, also while copying CMD's output); " +
+    "75 lock timeout; 77 permission denied (also: another user's symlink or file in a world-writable sticky directory, a file system such as /proc that cannot create files); " +
+    "128+N killed by signal N; with -- CMD, CMD's own non-zero exit code. With -- CMD the commit happens at EOF of CMD's stdout.",
 };
 
 async function body({ opts, positionals, rest }: ParsedArgs): Promise<number> {

@@ -17,6 +17,19 @@
  * in the directory containing the file has also reached disk", fsync(2)).
  * With `fsync: false` both are skipped: still atomic for readers, not durable.
  *
+ * `-- CMD` / `--edit`: CMD's stdout is a pipe that we copy into the temp
+ * file (never the temp file itself), so a failed write is ours to see (disk
+ * full: IoError, exit 74, even when CMD ignores its own write errors), and no
+ * process keeps a descriptor of what becomes FILE. The commit happens at EOF
+ * of that pipe and CMD's exit 0: a background descendant that still holds
+ * CMD's stdout delays the commit (its output is part of the content, as with
+ * `$(CMD)`), and nothing can change FILE after we return.
+ *
+ * In a world-writable sticky directory (/tmp) a symlink or file owned by
+ * neither the caller nor the directory's owner is never followed or replaced
+ * (target.ts; re-checked right before the commit and for the backup name), and
+ * the new file is only ever chowned to the owner of the file it replaces.
+ *
  * On any failure before the commit (input error, CMD non-zero, disk full, a
  * signal, a precondition) FILE is untouched and the temp file is removed; a
  * SIGKILL leaves a temp file named after our pid, which the next run removes
@@ -57,10 +70,12 @@ import {
 } from "node:fs";
 import { constants as osc } from "node:os";
 import { basename, join } from "node:path";
-import { AnswerNo, CantCreateError, errnoOf, fromErrno, IoError, UnavailableError } from "../core/errors";
+import { AnswerNo, CantCreateError, errnoOf, fromErrno, HardshellError, IoError, NoInputError, UnavailableError } from "../core/errors";
 import { holdLock, lockPathFor, type HeldLock } from "../core/lock";
 import { checkpointSignals, onSignal, registerCleanup } from "../core/signals";
-import { fileKind, fsyncDir, resolveTarget } from "./target";
+import { UncreatableDirError } from "./errors";
+import { openPipe } from "./pipe";
+import { fileKind, fsyncDir, mayReplace, resolveTarget } from "./target";
 import { createTemp, sweepDeadTemps, tempName, type TempFile } from "./temp";
 
 /** Where the new content comes from. */
@@ -183,16 +198,41 @@ function signalExit(signalCode: string | null | undefined): number | undefined {
   return n === undefined ? undefined : 128 + n;
 }
 
-/** Run CMD with stdout on the temp file; resolves with its exit code (128+N when killed). */
-async function runChild(argv: string[], stdin: number | "inherit", stdoutFd: number): Promise<number> {
-  let child: Bun.Subprocess;
+/**
+ * Run CMD with its stdout on a pipe and hand every chunk to `sink` (which writes the temp file).
+ * Resolves with CMD's exit code (128+N when killed by signal N):
+ * - non-zero: at once, without waiting for EOF; the read end is closed, so a descendant still
+ *   writing gets EPIPE/SIGPIPE and nothing it writes can reach FILE;
+ * - 0: only after EOF, i.e. once CMD and every descendant that inherited its stdout closed it
+ *   (as `$(CMD)` does): the commit happens at EOF, so no late write can change FILE after exit.
+ * A `sink` failure (disk full) or a read error rejects, after closing the read end (CMD then gets
+ * SIGPIPE at its next write, like the producer of `CMD | head`) and after CMD has exited.
+ */
+async function runChild(argv: string[], stdin: number | "inherit", sink: (chunk: Uint8Array) => void): Promise<number> {
+  const pipe = await openPipe();
+  let readClosed = false;
+  const closeRead = () => {
+    if (pipe && !readClosed) {
+      readClosed = true;
+      try {
+        closeSync(pipe.read);
+      } catch {
+        /* closed already */
+      }
+    }
+  };
+  let child: Bun.Subprocess<number | "inherit", number | "pipe", "inherit">;
   try {
-    child = Bun.spawn(argv, { stdin, stdout: stdoutFd, stderr: "inherit" });
+    child = Bun.spawn(argv, { stdin, stdout: pipe ? pipe.write : "pipe", stderr: "inherit" });
   } catch (err) {
+    closeRead();
     const code = errnoOf(err);
     if (code === "ENOENT") throw new UnavailableError({ what: "command not found", subject: argv[0], hint: "FILE left unchanged" });
     if (code === "EACCES") throw new UnavailableError({ what: "command not executable", subject: argv[0], hint: "FILE left unchanged" });
     throw fromErrno(err, { what: "cannot run command", subject: argv[0] });
+  } finally {
+    // Only CMD (and what it starts) may hold the write end, or EOF would never come.
+    if (pipe) closeSync(pipe.write);
   }
   // Forward the polite signals to the child; our own handler then cleans up and exits 128+N.
   const off = onSignal((sig) => {
@@ -202,11 +242,38 @@ async function runChild(argv: string[], stdin: number | "inherit", stdoutFd: num
       /* already gone */
     }
   });
+  const stream = (pipe ? Bun.file(pipe.read).stream() : child.stdout) as ReadableStream<Uint8Array>;
+  const reader = stream.getReader();
+  let failure: unknown;
+  let eof = false;
+  const pumping = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) {
+          eof = true;
+          return;
+        }
+        sink(value);
+      }
+    } catch (err) {
+      failure = err instanceof HardshellError ? err : fromErrno(err, { what: "cannot read the command's output", subject: argv[0], hint: "FILE left unchanged" });
+      await reader.cancel().catch(() => {});
+      closeRead(); // CMD gets SIGPIPE at its next write instead of blocking on a full pipe
+    }
+  })();
   try {
-    const code = await child.exited;
-    return signalExit(child.signalCode === null ? null : String(child.signalCode)) ?? code;
+    const exit = await child.exited;
+    const code = signalExit(child.signalCode === null ? null : String(child.signalCode)) ?? exit;
+    if (failure) throw failure;
+    if (code !== 0) return code;
+    await pumping; // the commit happens at EOF: wait for every writer of the pipe
+    if (failure) throw failure;
+    return 0;
   } finally {
     off();
+    if (!eof) await reader.cancel().catch(() => {});
+    closeRead();
   }
 }
 
@@ -239,11 +306,17 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
   };
   try {
     if (wantLock) {
-      lock = await holdLock(lockPathFor(t.target), {
-        timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
-        staleMs: opts.lockStaleMs,
-        command: opts.command ?? "atomic-write",
-      });
+      try {
+        lock = await holdLock(lockPathFor(t.target), {
+          timeoutMs: opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+          staleMs: opts.lockStaleMs,
+          command: opts.command ?? "atomic-write",
+        });
+      } catch (err) {
+        // FILE.lock cannot be made beside an existing FILE: the directory's file system refuses new entries (/proc).
+        if (err instanceof NoInputError && isDirectory(t.dir)) throw new UncreatableDirError({ dir: t.dir, target: t.target, errno: "ENOENT", cause: err });
+        throw err;
+      }
     }
     result.removedTemps = sweepDeadTemps(t.dir, base);
 
@@ -294,9 +367,14 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
         oldFd = current ? openRegularForRead(t.target) : openSync("/dev/null", "r");
         stdin = oldFd;
       }
+      const fd = temp.fd;
       let code: number;
       try {
-        code = await runChild(content.argv, stdin, temp.fd);
+        code = await runChild(content.argv, stdin, (chunk) => {
+          hasher?.update(chunk);
+          writeAll(fd, chunk, tempPath);
+          result.bytes += chunk.length;
+        });
       } finally {
         if (oldFd !== undefined) closeSync(oldFd);
       }
@@ -304,15 +382,6 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
       if (code !== 0) {
         dropTemp();
         return result;
-      }
-      result.bytes = fstatSync(temp.fd).size;
-      if (hasher) {
-        const rd = openSync(tempPath, "r");
-        try {
-          copyFd(rd, -1, hasher, tempPath);
-        } finally {
-          closeSync(rd);
-        }
       }
     }
 
@@ -386,14 +455,23 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
   }
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 function currentStat(path: string) {
   try {
     const st = lstatSync(path);
     if (!st.isFile()) throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: path });
+    mayReplace(path, st); // a file planted meanwhile in a shared sticky directory is not ours to replace
     return st;
   } catch (err) {
     if (errnoOf(err) === "ENOENT") return undefined;
-    if (err instanceof CantCreateError) throw err;
+    if (err instanceof HardshellError) throw err;
     throw fromErrno(err, { what: "cannot examine", subject: path });
   }
 }
@@ -426,6 +504,13 @@ function applyMetadata(fd: number, old: ReturnType<typeof currentStat>, mode: nu
 /** Keep the old version as target+suffix: a hard link to the old inode (or a copy), put in place by rename. */
 function makeBackup(target: string, dir: string, base: string, suffix: string): string {
   const backup = target + (suffix === "" ? "~" : suffix);
+  let old: ReturnType<typeof lstatSync> | undefined;
+  try {
+    old = lstatSync(backup);
+  } catch {
+    old = undefined; // missing (or unreadable: the rename below reports it)
+  }
+  if (old) mayReplace(backup, old); // the backup name replaces what is there: same rule as FILE
   const tmp = join(dir, tempName(base));
   try {
     try {

@@ -6,23 +6,41 @@
  * - FILE is examined with lstat(2)/readlink(2) only; nothing is ever open(2)ed
  *   here, so a FIFO cannot block us (opening a FIFO for writing waits for a
  *   reader) and a device is never touched.
- * - A symlink is followed to its final target (relative links resolve against
- *   the link's own directory, up to 40 hops like the kernel's ELOOP limit); the
- *   target is what gets replaced, so the link stays a link (rename(2) over a
- *   link would replace the link itself).
+ * - The path is walked one component at a time, the way the kernel's path walk
+ *   does (path_resolution(7)); every symlink met, in a directory or at the end,
+ *   is followed by us (relative links resolve against the link's own directory,
+ *   `..` against the directory actually reached; at most 40 links, like the
+ *   kernel's ELOOP limit). The final target is what gets replaced, so a link
+ *   at FILE stays a link (rename(2) over a link would replace the link itself).
+ * - Shared sticky directories (/tmp, mode 1777): because we follow links
+ *   ourselves, the kernel's fs.protected_symlinks and fs.protected_regular
+ *   (proc_sys_fs(5)) never see them, so their rules are applied here to every
+ *   component: in a world-writable sticky directory, a symlink is followed
+ *   only if its owner is the caller (euid) or the directory's owner, and an
+ *   existing file is replaced only under the same condition. Anything else is
+ *   ProtectedPathError (77) before a byte is written. `mayReplace` repeats the
+ *   file check for callers that look again right before the commit.
  * - The final target must be a regular file or missing. Directory, FIFO,
  *   socket, character or block device: CantCreateError (exit 73).
- * - A missing parent directory is CantCreateError (73) unless `mkdir` is set;
- *   then it is created (mode 0777 & ~umask, like mkdir -p) and each new
- *   directory entry is fsynced into its parent, so the file created in it
- *   later cannot outlive a crash in a directory that did not.
+ * - A missing directory on the way is CantCreateError (73) unless `mkdir` is
+ *   set; then each missing component is created by itself with mkdir(2)
+ *   (mode 0777 & ~umask, like mkdir -p) inside the directory the walk really
+ *   reached, so a planted symlink is never mkdir'ed through, and each new
+ *   entry is fsynced into its parent so the file created in it later cannot
+ *   outlive a crash in a directory that did not. mkdir(2) never follows a
+ *   symlink at its last component; losing a race to another creator (EEXIST)
+ *   just examines what is there now, with the same rules.
  * - Everything here is a snapshot: the caller re-checks what it must right
  *   before the commit (replace.ts does, and opens old content with
  *   O_NONBLOCK + fstat so a FIFO swapped in meanwhile still cannot hang it).
+ *   Out of scope: another user who owns a directory on the way (not sticky)
+ *   swapping it for a symlink between this walk and the commit; the kernel's
+ *   own fs.protected_symlinks covers that when enabled.
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, statSync, type Stats } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, type Stats } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { CantCreateError, errnoOf, fromErrno } from "../core/errors";
+import { isSharedStickyDir, ProtectedPathError } from "./errors";
 
 export interface Target {
   /** The path as the user gave it, absolute. */
@@ -33,7 +51,7 @@ export interface Target {
   dir: string;
   /** lstat of the target when it exists (always a regular file then). */
   stat?: Stats;
-  /** FILE itself is a symlink. */
+  /** A symlink was followed on the way (at FILE or in a directory above it). */
   viaSymlink: boolean;
   /** Directories created for --mkdir, outermost first. */
   created: string[];
@@ -52,74 +70,131 @@ export function fileKind(st: Stats): string {
   return "not a regular file";
 }
 
+function callerUid(): number {
+  return process.geteuid?.() ?? -1;
+}
+
+/** protected_symlinks: may the caller follow `link` (lstat `st`) found in `dir` (lstat `dirSt`)? */
+function checkFollow(dir: string, dirSt: Stats, link: string, st: Stats): void {
+  const me = callerUid();
+  if (!isSharedStickyDir(dirSt) || st.uid === me || st.uid === dirSt.uid) return;
+  throw new ProtectedPathError({ action: "follow", path: link, ownerUid: st.uid, dir, dirOwnerUid: dirSt.uid, callerUid: me });
+}
+
+/** protected_regular: may the caller replace the existing `file` (lstat `st`) in `dir` (lstat `dirSt`)? */
+function checkReplace(dir: string, dirSt: Stats, file: string, st: Stats): void {
+  const me = callerUid();
+  if (!isSharedStickyDir(dirSt) || st.uid === me || st.uid === dirSt.uid) return;
+  throw new ProtectedPathError({ action: "replace", path: file, ownerUid: st.uid, dir, dirOwnerUid: dirSt.uid, callerUid: me });
+}
+
+/** The replace rule again, for a file examined later (right before the commit, or a backup name). */
+export function mayReplace(file: string, st: Stats): void {
+  const dir = dirname(file);
+  let dirSt: Stats;
+  try {
+    dirSt = lstatSync(dir);
+  } catch (err) {
+    throw fromErrno(err, { what: "cannot examine directory", subject: dir });
+  }
+  checkReplace(dir, dirSt, file, st);
+}
+
+function lstatDir(dir: string): Stats {
+  try {
+    return lstatSync(dir);
+  } catch (err) {
+    throw fromErrno(err, { what: "cannot examine directory", subject: dir });
+  }
+}
+
 export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Target {
   const path = resolve(file);
-  let cur = path;
+  const pending = path.split("/").filter((c) => c !== "");
+  let dir = "/";
+  let dirSt = lstatDir(dir);
+  let hops = 0;
+  let lostRaces = 0;
   let viaSymlink = false;
-  for (let hops = 0; ; hops++) {
+  const created: string[] = [];
+  if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: path, hint: "atomic-write only replaces regular files" });
+  while (pending.length > 0) {
+    const name = pending.shift()!;
+    const last = pending.length === 0;
+    if (name === "." || name === "..") {
+      if (name === "..") {
+        dir = dirname(dir); // `dir` holds no symlink, so this is the physical parent, as the kernel's `..`
+        dirSt = lstatDir(dir);
+      }
+      if (last) throw new CantCreateError({ what: "refusing to replace a directory", subject: dir, hint: "atomic-write only replaces regular files" });
+      continue;
+    }
+    const cur = join(dir, name);
     let st: Stats;
     try {
       st = lstatSync(cur);
     } catch (err) {
       const code = errnoOf(err);
-      if (code === "ENOENT") break; // missing final target: created by the commit
-      if (code === "ENOTDIR") {
-        throw new CantCreateError({ what: "a parent of the file is not a directory", subject: cur });
+      if (code === "ENOTDIR") throw new CantCreateError({ what: "a parent of the file is not a directory", subject: dir });
+      if (code !== "ENOENT") throw fromErrno(err, { what: "cannot examine", subject: cur });
+      if (last) return { path, target: cur, dir, viaSymlink, created }; // missing final target: created by the commit
+      if (opts.mkdir !== true) {
+        throw new CantCreateError({ what: "directory does not exist", subject: join(cur, ...pending.slice(0, -1)), hint: `use --mkdir to create it for ${path}` });
       }
-      throw fromErrno(err, { what: "cannot examine", subject: cur });
-    }
-    if (st.isSymbolicLink()) {
-      if (hops >= MAX_HOPS) throw new CantCreateError({ what: "too many levels of symbolic links", subject: path });
-      viaSymlink = true;
-      cur = resolve(dirname(cur), readlinkSync(cur));
+      if (makeDir(cur)) {
+        created.push(cur);
+        fsyncDir(dir); // the new entry must be durable in its parent before anything is created inside it
+      } else if (++lostRaces > MAX_HOPS) {
+        throw new CantCreateError({ what: "cannot create directory: it keeps appearing and disappearing", subject: cur });
+      }
+      pending.unshift(name); // examine what is there now: ours, or what a concurrent creator made
       continue;
     }
-    if (!st.isFile()) {
-      throw new CantCreateError({
-        what: `refusing to replace ${fileKind(st)}`,
-        subject: cur,
-        hint: "atomic-write only replaces regular files",
-      });
+    if (st.isSymbolicLink()) {
+      if (++hops > MAX_HOPS) throw new CantCreateError({ what: "too many levels of symbolic links", subject: path });
+      checkFollow(dir, dirSt, cur, st);
+      viaSymlink = true;
+      let to: string;
+      try {
+        to = readlinkSync(cur);
+      } catch (err) {
+        throw fromErrno(err, { what: "cannot read symbolic link", subject: cur });
+      }
+      if (to.startsWith("/")) {
+        dir = "/";
+        dirSt = lstatDir(dir);
+      }
+      pending.unshift(...to.split("/").filter((c) => c !== ""));
+      if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: cur, hint: "atomic-write only replaces regular files" });
+      continue;
     }
-    return { path, target: cur, dir: dirname(cur), stat: st, viaSymlink, created: [] };
+    if (st.isDirectory() && !last) {
+      dir = cur;
+      dirSt = st;
+      continue;
+    }
+    if (!last) throw new CantCreateError({ what: "a parent of the file is not a directory", subject: cur });
+    if (!st.isFile()) {
+      throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: cur, hint: "atomic-write only replaces regular files" });
+    }
+    checkReplace(dir, dirSt, cur, st);
+    return { path, target: cur, dir, stat: st, viaSymlink, created };
   }
-  const dir = dirname(cur);
-  const created = ensureDir(dir, opts.mkdir === true, path);
-  return { path, target: cur, dir, viaSymlink, created };
+  /* c8 ignore next */
+  throw new CantCreateError({ what: "refusing to replace a directory", subject: dir });
 }
 
-function ensureDir(dir: string, mkdir: boolean, subject: string): string[] {
+/** mkdir(2) one directory; false when it already exists (a concurrent creator). */
+function makeDir(dir: string): boolean {
   try {
-    const st = statSync(dir);
-    if (!st.isDirectory()) throw new CantCreateError({ what: "parent is not a directory", subject: dir });
-    return [];
-  } catch (err) {
-    if (err instanceof CantCreateError) throw err;
-    const code = errnoOf(err);
-    if (code === "ENOTDIR") throw new CantCreateError({ what: "a parent of the file is not a directory", subject: dir });
-    if (code !== "ENOENT") throw fromErrno(err, { what: "cannot examine directory", subject: dir });
-  }
-  if (!mkdir) {
-    throw new CantCreateError({ what: "directory does not exist", subject: dir, hint: `use --mkdir to create it for ${subject}` });
-  }
-  let first: string | undefined;
-  try {
-    first = mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, 0o777);
+    return true;
   } catch (err) {
     const code = errnoOf(err);
-    if (code === "ENOTDIR" || code === "EEXIST") throw new CantCreateError({ what: "cannot create directory", subject: dir, hint: code });
+    if (code === "EEXIST") return false;
+    if (code === "ENOTDIR") throw new CantCreateError({ what: "cannot create directory", subject: dir, hint: code });
     throw fromErrno(err, { what: "cannot create directory", subject: dir });
   }
-  const created: string[] = [];
-  if (first) {
-    for (let d = dir; ; d = dirname(d)) {
-      created.unshift(d);
-      if (d === first || d === dirname(d)) break;
-    }
-    // Make each new entry durable in its parent (outermost parent first).
-    for (const d of created) fsyncDir(dirname(d));
-  }
-  return created;
 }
 
 /** fsync(2) a directory so entries created or renamed in it survive a crash. */

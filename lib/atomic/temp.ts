@@ -15,13 +15,19 @@
  *   Caveat: on a directory shared between hosts (NFS) a pid is only meaningful
  *   on the host that wrote it; there the sweep may leave debris, never remove
  *   a live writer's file unless a dead local pid happens to match.
+ * - A directory that exists but whose file system refuses O_CREAT (/proc answers ENOENT) is
+ *   UncreatableDirError (77), not "does not exist": FILE is there, it just cannot be replaced.
+ * - In a world-writable sticky directory (/tmp) the sweep removes only temp files owned by the
+ *   caller: a file named like our debris but planted by another user is not ours to delete (the
+ *   sticky bit would refuse that to anybody but root; root gets the same rule from us).
  * - Very long names are shortened (the name keeps FILE's first characters, at most 180 bytes), so a
  *   255-byte FILE name still gets a temp name within NAME_MAX.
  */
-import { constants as fsc, openSync, readdirSync, unlinkSync } from "node:fs";
+import { constants as fsc, lstatSync, openSync, readdirSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { errnoOf, fromErrno } from "../core/errors";
 import { pidLiveness } from "../core/proc";
+import { isSharedStickyDir, UncreatableDirError } from "./errors";
 
 const MAX_BASE = 180;
 const MARK = ".hardshell-";
@@ -70,7 +76,9 @@ export function createTemp(dir: string, base: string): TempFile {
       const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0), 0o600);
       return { path, fd };
     } catch (err) {
-      if (errnoOf(err) === "EEXIST" && i < 16) continue; // a name clash with a debris file: pick another
+      const code = errnoOf(err);
+      if (code === "EEXIST" && i < 16) continue; // a name clash with a debris file: pick another
+      if (code === "ENOENT" && isDirectory(dir)) throw new UncreatableDirError({ dir, target: join(dir, base), errno: code, cause: err });
       throw fromErrno(err, { what: "cannot create temp file", subject: path });
     }
   }
@@ -85,11 +93,14 @@ export function sweepDeadTemps(dir: string, base: string): string[] {
     return [];
   }
   const removed: string[] = [];
+  let onlyMine: boolean | undefined;
   for (const name of names) {
     const pid = tempOwnerPid(base, name);
     if (pid === undefined || pid === process.pid) continue;
     if (pidLiveness(pid) !== "dead") continue;
     const p = join(dir, name);
+    onlyMine ??= isSharedSticky(dir);
+    if (onlyMine && !ownedByCaller(p)) continue;
     try {
       unlinkSync(p);
       removed.push(p);
@@ -98,4 +109,30 @@ export function sweepDeadTemps(dir: string, base: string): string[] {
     }
   }
   return removed;
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return lstatSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isSharedSticky(dir: string): boolean {
+  try {
+    return isSharedStickyDir(lstatSync(dir));
+  } catch {
+    return true; // cannot tell: be as careful as in /tmp
+  }
+}
+
+function ownedByCaller(path: string): boolean {
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return false;
+  }
+  return st.isFile() && st.uid === (process.geteuid?.() ?? -1);
 }

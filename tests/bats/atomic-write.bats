@@ -487,3 +487,239 @@ EOF
   [ $((big - base)) -lt 65536 ]
   rm -f big
 }
+
+# ---------------------------------------------------------------- -- CMD output through a pipe
+
+@test "-- CMD on a full file system is 74 even when CMD ignores its write errors: file untouched, no temp file" {
+  mkdir small
+  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  echo old > small/conf
+  rc=0
+  # perl exits 0 although its last write failed: only atomic-write can see the ENOSPC.
+  "$AW" small/conf -- perl -e 'print "x" x 3000000' 2>err || rc=$?
+  content=$(cat small/conf) left=$(leftovers "$T/small" conf)
+  umount small
+  assert_equal "$rc" 74
+  grep -q ENOSPC err
+  assert_equal "$content" "old"
+  assert_equal "$left" ""
+}
+
+@test "--edit on a full file system is 74: file untouched, no temp file or lock" {
+  mkdir small
+  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  echo old > small/conf
+  rc=0
+  "$AW" --edit small/conf -- perl -e 'print "x" x 3000000' 2>err || rc=$?
+  content=$(cat small/conf) left=$(leftovers "$T/small" conf)
+  umount small
+  assert_equal "$rc" 74
+  grep -q ENOSPC err
+  assert_equal "$content" "old"
+  assert_equal "$left" ""
+}
+
+@test "-- CMD: the commit waits for EOF, so a background descendant's output is included and the file never changes after exit" {
+  echo old > f
+  # Not under `run`: its output capture would itself wait for the descendant, which inherits stderr.
+  "$AW" f -- sh -c 'echo k=v; (sleep 1; echo late) &' 2>err
+  after_exit=$(cat f; stat -c %i f)
+  assert_equal "$(cat f)" "$(printf 'k=v\nlate')"
+  sleep 1.5 # anything still running from CMD has had its chance to write
+  assert_equal "$(cat f; stat -c %i f)" "$after_exit"
+  assert_equal "$(leftovers "$T" f err)" ""
+}
+
+@test "-- CMD exiting non-zero while a descendant holds its stdout: CMD's code at once, file untouched for good" {
+  echo old > f
+  # The descendant keeps stdout open for 30 s; a non-zero exit must not wait for it (hang guard: timeout 20).
+  run timeout 20 "$AW" f -- sh -c 'echo partial; sleep 30 2>/dev/null & echo $! > gc.pid; exit 3'
+  assert_failure 3
+  kill "$(cat gc.pid)" 2>/dev/null || true
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(leftovers "$T" f gc.pid)" ""
+}
+
+@test "SIGTERM while the commit waits for a descendant to close CMD's stdout: 143, file untouched, no temp file" {
+  echo old > f
+  "$AW" f -- sh -c 'echo $$ > cmd.pid; echo k=v; sleep 30 2>/dev/null & echo $! > gc.pid' 2>err &
+  pid=$!
+  wait_for "$T/gc.pid"
+  cmd=$(cat cmd.pid)
+  for _ in $(seq 100); do kill -0 "$cmd" 2>/dev/null || break; sleep 0.05; done
+  ! kill -0 "$cmd" 2>/dev/null # CMD has exited 0 ...
+  for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$pid" # ... and atomic-write has not committed: it waits for EOF of the pipe the descendant holds
+  assert_equal "$(cat f)" "old"
+  kill -TERM "$pid"
+  st=0; wait "$pid" || st=$?
+  kill "$(cat gc.pid)" 2>/dev/null || true
+  assert_equal "$st" 143
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(leftovers "$T" f gc.pid cmd.pid err)" ""
+}
+
+@test "-- CMD may write to /dev/stdout (its stdout is a real pipe, not a socket)" {
+  run "$AW" f -- sh -c 'echo one > /dev/stdout; echo two'
+  assert_success
+  assert_equal "$(cat f)" "$(printf 'one\ntwo')"
+  run "$AW" g -- stat -L -c %F /proc/self/fd/1
+  assert_success
+  assert_equal "$(cat g)" "fifo"
+}
+
+# ---------------------------------------------------------------- shared sticky directories
+
+# A world-writable sticky directory like /tmp, owned by ${1:-root}.
+sticky_dir() {
+  mkdir -p "$T/shared"
+  chmod 1777 "$T/shared"
+  chown "${1:-root}" "$T/shared"
+}
+
+@test "sticky dir: a symlink planted by another user at FILE is not followed (77), its target untouched, nothing written" {
+  sticky_dir
+  echo secret > victim
+  ln -s "$T/victim" shared/report.txt
+  chown -h nobody shared/report.txt
+  run "$AW" shared/report.txt <<<"data"
+  assert_failure 77
+  assert_output --partial "refusing to follow a symlink owned by uid 65534 in the world-writable sticky directory"
+  assert_equal "${#lines[@]}" 1
+  assert_equal "$(cat victim)" "secret"
+  [ -L shared/report.txt ]
+  assert_equal "$(leftovers "$T/shared" report.txt)" ""
+  assert_equal "$(leftovers "$T" victim shared)" ""
+}
+
+@test "sticky dir: a file pre-created by another user is not replaced (77) and CMD does not even run" {
+  sticky_dir
+  echo theirs > shared/report.txt
+  chown nobody shared/report.txt
+  run "$AW" shared/report.txt -- sh -c 'touch "$0"; echo data' "$T/ran"
+  assert_failure 77
+  assert_output --partial "refusing to replace a file owned by uid 65534"
+  assert_equal "$(cat shared/report.txt)" "theirs"
+  assert_equal "$(stat -c %U shared/report.txt)" "nobody"
+  [ ! -e ran ]
+  assert_equal "$(leftovers "$T/shared" report.txt)" ""
+}
+
+@test "sticky dir: --mkdir and plain writes never go through another user's symlinked directory (77)" {
+  sticky_dir
+  mkdir elsewhere
+  ln -s "$T/elsewhere" shared/sub
+  chown -h nobody shared/sub
+  run "$AW" --mkdir shared/sub/a/b/report.txt <<<"data"
+  assert_failure 77
+  assert_output --partial "refusing to follow a symlink"
+  run "$AW" shared/sub/report.txt <<<"data"
+  assert_failure 77
+  assert_equal "$(leftovers "$T/elsewhere")" ""
+  assert_equal "$(leftovers "$T/shared" sub)" ""
+}
+
+@test "sticky dir: a file another user plants at FILE's name while CMD runs is not replaced at the commit (77)" {
+  sticky_dir
+  # FILE is missing when atomic-write looks; it appears, owned by nobody, before the commit.
+  run "$AW" shared/report.txt -- sh -c 'echo theirs > "$0"; chown nobody "$0"; echo mine' "$T/shared/report.txt"
+  assert_failure 77
+  assert_output --partial "refusing to replace a file owned by uid 65534"
+  assert_equal "$(cat shared/report.txt)" "theirs"
+  assert_equal "$(stat -c %U shared/report.txt)" "nobody"
+  assert_equal "$(leftovers "$T/shared" report.txt)" ""
+}
+
+@test "sticky dir: --backup does not replace another user's file at the backup name (77)" {
+  sticky_dir
+  echo mine > shared/f
+  echo theirs > shared/f~
+  chown nobody shared/f~
+  run "$AW" --backup shared/f <<<"new"
+  assert_failure 77
+  assert_equal "$(cat shared/f)" "mine"
+  assert_equal "$(cat shared/f~)" "theirs"
+  assert_equal "$(leftovers "$T/shared" f f~)" ""
+}
+
+@test "sticky dir: a file named like a dead writer's temp but owned by another user is not swept" {
+  sticky_dir
+  dead=$(dead_pid)
+  planted="shared/.f.hardshell-$dead-0badf00d.tmp"
+  echo theirs > "$planted"
+  chown nobody "$planted"
+  run "$AW" shared/f <<<"new"
+  assert_success
+  assert_equal "$(cat shared/f)" "new"
+  assert_equal "$(cat "$planted")" "theirs"
+}
+
+@test "sticky dir: the caller's own file, the directory owner's file and symlink, and the caller's own symlink still work" {
+  sticky_dir nobody
+  echo a > shared/mine
+  run "$AW" shared/mine <<<"A"
+  assert_success
+  assert_equal "$(cat shared/mine)" "A"
+  echo b > shared/owners
+  chown nobody shared/owners
+  run "$AW" shared/owners <<<"B"
+  assert_success
+  assert_equal "$(cat shared/owners)" "B"
+  assert_equal "$(stat -c %U shared/owners)" "nobody" # owner kept: the old file's owner
+  echo c > target
+  ln -s "$T/target" shared/owners-link
+  chown -h nobody shared/owners-link
+  run "$AW" shared/owners-link <<<"C"
+  assert_success
+  assert_equal "$(cat target)" "C"
+  ln -s "$T/target" shared/my-link
+  run "$AW" shared/my-link <<<"D"
+  assert_success
+  assert_equal "$(cat target)" "D"
+  [ -L shared/my-link ] && [ -L shared/owners-link ]
+}
+
+@test "sticky dir, run as nobody: a third user's symlink is refused, nobody's own and the directory owner's are followed" {
+  command -v setpriv >/dev/null || skip "setpriv missing: cannot run as another user"
+  d=$(mktemp -d /tmp/hs-aw-sticky.XXXXXX) # owned by root, like /tmp
+  chmod 1777 "$d"
+  cp "$AW" "$d/aw" && chmod 755 "$d/aw"
+  mkdir -m 777 "$d/other"
+  echo keep > "$d/other/t"
+  chmod 666 "$d/other/t"
+  ln -s "$d/other/t" "$d/thirdlink" && chown -h 1 "$d/thirdlink"  # neither the caller nor the dir owner
+  ln -s "$d/other/t" "$d/rootlink"                                # the directory's owner
+  setpriv --reuid=65534 --regid=65534 --clear-groups ln -s "$d/other/t" "$d/mylink"
+  as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp TMPDIR=/tmp "$d/aw" "$@"; }
+  rc1=0; echo x | as_nobody "$d/thirdlink" 2>/dev/null || rc1=$?
+  c1=$(cat "$d/other/t")
+  rc2=0; echo y | as_nobody "$d/mylink" || rc2=$?
+  c2=$(cat "$d/other/t")
+  rc3=0; echo z | as_nobody "$d/rootlink" || rc3=$?
+  c3=$(cat "$d/other/t")
+  left=$(leftovers "$d" aw other thirdlink rootlink mylink)
+  rm -rf "$d"
+  assert_equal "$rc1" 77
+  assert_equal "$c1" keep
+  assert_equal "$rc2" 0
+  assert_equal "$c2" y
+  assert_equal "$rc3" 0
+  assert_equal "$c3" z
+  assert_equal "$left" ""
+}
+
+# ---------------------------------------------------------------- files a file system cannot replace
+
+@test "/proc/version exists but cannot be replaced: 77 with a clear line, not 'does not exist' (--lock too)" {
+  [ -f /proc/version ] || skip "no /proc here"
+  before=$(cat /proc/version)
+  run "$AW" /proc/version <<<"x"
+  assert_failure 77
+  assert_output --partial "does not allow creating files"
+  refute_output --partial "does not exist"
+  assert_equal "${#lines[@]}" 1
+  run "$AW" --lock /proc/version <<<"x" # FILE.lock cannot be made there either: same answer
+  assert_failure 77
+  assert_output --partial "does not allow creating files"
+  assert_equal "$(cat /proc/version)" "$before"
+}

@@ -59,6 +59,14 @@ describe("replaceAtomically", () => {
     expect(readFileSync(f, "utf8")).toBe("new");
   });
 
+  test("command mode: CMD's stdout is a pipe (never the temp file) and the commit waits for EOF", async () => {
+    const f = join(dir, "f");
+    const r = await replaceAtomically(f, { kind: "command", argv: ["sh", "-c", "stat -L -c %F /proc/self/fd/1; (sleep 0.3; printf late) 2>/dev/null &"] }, { hash: true });
+    const want = "fifo\nlate";
+    expect(r).toMatchObject({ committed: true, bytes: want.length, sha256: sha256Hex(want) });
+    expect(readFileSync(f, "utf8")).toBe(want);
+  });
+
   test("edit mode feeds the old content to the command, under the lock", async () => {
     const f = join(dir, "n");
     writeFileSync(f, "41\n");

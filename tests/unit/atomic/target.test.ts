@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CantCreateError } from "../../../lib/core/errors";
 import { resolveTarget } from "../../../lib/atomic/target";
+import { ProtectedPathError } from "../../../lib/atomic/errors";
 
 let dir: string;
 beforeEach(() => {
@@ -69,5 +70,80 @@ describe("resolveTarget", () => {
     writeFileSync(join(dir, "file"), "");
     expect(() => resolveTarget(join(dir, "file/f"))).toThrow(CantCreateError);
     expect(() => resolveTarget(join(dir, "file/f"), { mkdir: true })).toThrow(CantCreateError);
+  });
+
+  test("relative links with .. resolve against the directory actually reached", () => {
+    mkdirSync(join(dir, "a/b"), { recursive: true });
+    symlinkSync("a/b", join(dir, "ab"));
+    symlinkSync("../x", join(dir, "a/b/up")); // from a/b: ../x is a/x
+    const t = resolveTarget(join(dir, "ab/up"));
+    expect(t.target).toBe(join(dir, "a/x"));
+    expect(t.viaSymlink).toBe(true);
+  });
+});
+
+const asRoot = process.geteuid?.() === 0;
+const NOBODY = 65534;
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
+describe.skipIf(!asRoot)("resolveTarget in a world-writable sticky directory (as root)", () => {
+  let shared: string;
+  beforeEach(() => {
+    shared = join(dir, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+  });
+
+  test("another user's symlink is not followed: ProtectedPathError (77) with its reason fields", () => {
+    writeFileSync(join(dir, "victim"), "secret");
+    symlinkSync(join(dir, "victim"), join(shared, "link"));
+    lchownSync(join(shared, "link"), NOBODY, NOBODY);
+    const err = thrown(() => resolveTarget(join(shared, "link")));
+    expect(err).toBeInstanceOf(ProtectedPathError);
+    expect(err).toMatchObject({ exitCode: 77, action: "follow", path: join(shared, "link"), ownerUid: NOBODY, dir: shared, dirOwnerUid: 0, callerUid: 0 });
+  });
+
+  test("another user's file is not to be replaced", () => {
+    writeFileSync(join(shared, "f"), "theirs");
+    chownSync(join(shared, "f"), NOBODY, NOBODY);
+    expect(thrown(() => resolveTarget(join(shared, "f")))).toMatchObject({ action: "replace", ownerUid: NOBODY });
+  });
+
+  test("mkdir never creates through another user's symlinked directory", () => {
+    mkdirSync(join(dir, "elsewhere"));
+    symlinkSync(join(dir, "elsewhere"), join(shared, "sub"));
+    lchownSync(join(shared, "sub"), NOBODY, NOBODY);
+    expect(thrown(() => resolveTarget(join(shared, "sub/a/f"), { mkdir: true }))).toBeInstanceOf(ProtectedPathError);
+    expect(existsSync(join(dir, "elsewhere/a"))).toBe(false);
+  });
+
+  test("links and files of the caller or of the directory's owner are used", () => {
+    chownSync(shared, NOBODY, NOBODY);
+    writeFileSync(join(shared, "owners"), "x");
+    chownSync(join(shared, "owners"), NOBODY, NOBODY);
+    expect(resolveTarget(join(shared, "owners")).target).toBe(join(shared, "owners"));
+    writeFileSync(join(dir, "t"), "x");
+    symlinkSync(join(dir, "t"), join(shared, "l1"));
+    lchownSync(join(shared, "l1"), NOBODY, NOBODY);
+    expect(resolveTarget(join(shared, "l1")).target).toBe(join(dir, "t"));
+    symlinkSync(join(dir, "t"), join(shared, "l2"));
+    expect(resolveTarget(join(shared, "l2")).target).toBe(join(dir, "t"));
+  });
+
+  test("without the sticky bit (or without o+w) the rule does not apply, as in the kernel", () => {
+    chmodSync(shared, 0o777);
+    writeFileSync(join(shared, "f"), "theirs");
+    chownSync(join(shared, "f"), NOBODY, NOBODY);
+    expect(resolveTarget(join(shared, "f")).stat?.uid).toBe(NOBODY);
+    chmodSync(shared, 0o1775);
+    expect(resolveTarget(join(shared, "f")).stat?.uid).toBe(NOBODY);
   });
 });

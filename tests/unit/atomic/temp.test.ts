@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { closeSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createTemp, sweepDeadTemps, tempName, tempOwnerPid } from "../../../lib/atomic/temp";
+import { UncreatableDirError } from "../../../lib/atomic/errors";
 
 let dir: string;
 beforeEach(() => {
@@ -51,5 +52,30 @@ describe("sweepDeadTemps", () => {
     for (const p of [dead, live, parent, other, join(dir, "f")]) writeFileSync(p, "");
     expect(sweepDeadTemps(dir, "f")).toEqual([dead]);
     expect(readdirSync(dir).length).toBe(4);
+  });
+});
+
+describe("file systems and shared directories", () => {
+  test.skipIf(!existsSync("/proc/version"))("a directory that refuses new files (/proc) is UncreatableDirError (77), not 'does not exist'", () => {
+    let err: unknown;
+    try {
+      createTemp("/proc", "version");
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(UncreatableDirError);
+    expect(err).toMatchObject({ exitCode: 77, dir: "/proc", target: "/proc/version", errno: "ENOENT" });
+  });
+
+  test.skipIf(process.geteuid?.() !== 0)("in a world-writable sticky directory only the caller's own debris is swept", () => {
+    chmodSync(dir, 0o1777);
+    const pid = deadPid();
+    const theirs = join(dir, tempName("f", pid, "0000aaaa"));
+    const mine = join(dir, tempName("f", pid, "0000bbbb"));
+    writeFileSync(theirs, "");
+    writeFileSync(mine, "");
+    chownSync(theirs, 65534, 65534);
+    expect(sweepDeadTemps(dir, "f")).toEqual([mine]);
+    expect(existsSync(theirs)).toBe(true);
   });
 });
