@@ -16,6 +16,7 @@ import type { ResultSet, RunOptions } from "../lib/sqlite/run";
 import type { InputFormat } from "../lib/sqlite/batch";
 import { execSqlite, type ExecMode } from "../lib/sqlite/exec";
 import { formatResults, rawValue, FORMATS, type Format } from "../lib/sqlite/format";
+import { StatementDeadlineError } from "../lib/sqlite/errors";
 
 const PROGRAM = "sqlite-exec";
 const OPEN = "Opening:";
@@ -81,9 +82,18 @@ export const TABLE: CommandTable = {
     "66 database missing, 73 cannot create, 74 I/O or corrupt, 75 still busy when the budget ran out, 77 read-only / permission, 128+N signal.",
 };
 
-function softRequested(argv: readonly string[]): boolean {
+function optionArgs(argv: readonly string[]): readonly string[] {
   const dd = argv.indexOf("--");
-  return (dd === -1 ? argv : argv.slice(0, dd)).includes("--soft");
+  return dd === -1 ? argv : argv.slice(0, dd);
+}
+
+function softRequested(argv: readonly string[]): boolean {
+  return optionArgs(argv).includes("--soft");
+}
+
+/** Was --deadline given (not just its default)? Only then does it also stop a running statement. */
+function deadlineGiven(argv: readonly string[]): boolean {
+  return optionArgs(argv).some((a) => a === "--deadline" || a.startsWith("--deadline="));
 }
 
 function writeBytes(b: Uint8Array): void {
@@ -142,6 +152,10 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
   validateOpenOptions(open);
   const bindings = parseBindings(opts.param as string[] | undefined, opts.arg as string[] | undefined);
   const runOpts: RunOptions = { policy, busyTimeoutMs, open, countChanges: !!opts.changes };
+  if (deadlineGiven(argv)) {
+    runOpts.stopAt = performance.now() + policy.deadlineMs;
+    runOpts.stopExitCode = opts.soft ? EXIT.OK : EXIT.TEMPFAIL;
+  }
   if (opts.dotlock) {
     const d = await import("../lib/sqlite/dotlock");
     runOpts.guard = d.dotlockGuard(open, opts["dotlock-stale"] as string | undefined, (c) => {
@@ -216,6 +230,8 @@ await runMain(PROGRAM, TABLE, async (args) => {
   try {
     return await body(args);
   } catch (err) {
+    // The deadline timer already printed this one (lib/sqlite/interrupt.ts).
+    if (err instanceof StatementDeadlineError && err.alreadyPrinted) return args.opts.soft ? EXIT.OK : err.exitCode;
     if (args.opts.soft && !(err instanceof InterruptedError)) {
       reportError(PROGRAM, err);
       return EXIT.OK;

@@ -17,11 +17,13 @@
  *   but SQLite does not fsync the output ("SQLite does not invoke fsync() ... on
  *   the generated database"), hence our fsync. A reader of DEST sees the old
  *   file or the whole new copy, never a partial one; the temp file is removed on
- *   failure, on SIGTERM (registered cleanup) and before every retry. SIGKILL can
- *   leave `.DEST.hardshell-PID-*.tmp` behind: it is named for its owner pid.
+ *   failure, on a signal between statements (registered cleanup) and before every
+ *   retry. SIGKILL, or a signal or --deadline that ends a running VACUUM INTO at
+ *   once (./interrupt.ts), leaves `.DEST.hardshell-PID-*.tmp` behind: it is named
+ *   for its owner pid, and the next --backup to DEST removes those of dead pids.
  *   The target file name is a bound parameter (`VACUUM INTO ?`), never spliced.
  */
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { CantCreateError, UsageError, fromErrno } from "../core/errors";
 import { registerCleanup } from "../core/signals";
@@ -77,6 +79,37 @@ export async function checkpoint(conn: Connection, mode: string, opts: RunOption
   });
 }
 
+/**
+ * Remove `.NAME.hardshell-PID-TAG.tmp` files of backups whose process is gone
+ * (SIGKILL, or a signal/deadline that ended a running VACUUM INTO at once,
+ * ./interrupt.ts). kill(pid, 0) failing with ESRCH means no such process;
+ * EPERM means it lives under another user. A reused pid only keeps the file.
+ */
+function sweepDeadTemps(dir: string, name: string): void {
+  const prefix = `.${name}.hardshell-`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).filter((e) => e.startsWith(prefix) && e.endsWith(".tmp"));
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const pid = Number(/^(\d+)-[a-z0-9]+\.tmp$/.exec(e.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ESRCH") continue;
+    }
+    try {
+      unlinkSync(join(dir, e));
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
+}
+
 /** Consistent online copy of the database to `dest` (temp file beside it, fsync, rename, fsync dir). */
 export async function backup(conn: Connection, dest: string, opts: RunOptions): Promise<RunOutcome> {
   const dir = dirname(dest);
@@ -92,6 +125,7 @@ export async function backup(conn: Connection, dest: string, opts: RunOptions): 
     if (err instanceof CantCreateError) throw err;
     /* absent: fine */
   }
+  sweepDeadTemps(dir, basename(dest));
   const tmp = join(dir, `.${basename(dest)}.hardshell-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);
   const removeTmp = () => {
     try {

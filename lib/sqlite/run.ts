@@ -32,9 +32,19 @@
  * - An optional `guard` (RunOptions, e.g. node-sqlite3-wasm's DB.lock, ./dotlock.ts)
  *   is entered before each attempt prepares anything and left after its
  *   COMMIT/ROLLBACK; "held" counts as busy, through the same backoff.
- * - Right before COMMIT the runner yields one event-loop turn so a SIGTERM that
- *   arrived during a long statement is handled (rollback, exit 143) instead of
- *   committing.
+ * - Stopping a running statement (./interrupt.ts): from before BEGIN until right
+ *   before COMMIT, SIGINT/SIGTERM/SIGHUP take their default action (the process
+ *   ends at once, nothing committed) and an explicit deadline (`stopAt`) ends
+ *   it with exit 75. Both are disarmed before COMMIT, so a hard exit never hits
+ *   a transaction that committed. A transaction that finished after `stopAt`
+ *   is rolled back, not committed (exit 75). In as-written mode only
+ *   statements that cannot commit by themselves are armed (inside a
+ *   transaction and not COMMIT/END/RELEASE, or read-only, or VACUUM INTO).
+ *   Not armed with a `guard` (--dotlock): its DB.lock must be removed after
+ *   the transaction is rolled back, by a process still alive to do it, so
+ *   there a signal or the deadline takes effect when the statement returns.
+ * - Right before COMMIT the runner yields one event-loop turn so a signal whose
+ *   JS handler is pending is handled (rollback, exit 128+N) instead of committing.
  *
  * Out of scope: opening (./open.ts), output (./format.ts), input rows (./batch.ts).
  * Calling sequence: openDatabase -> runTransaction(conn, plan, opts) -> close.
@@ -44,7 +54,8 @@ import { retryWithBackoff, type BackoffEnv, type BackoffPolicy, type RetryState 
 import { PermissionError, TempFailError, HardshellError } from "../core/errors";
 import { formatDuration } from "../core/duration";
 import { checkpointSignals } from "../core/signals";
-import { isBusy, sqliteErrorInfo, toHardshellError } from "./errors";
+import { isBusy, sqliteErrorInfo, toHardshellError, StatementDeadlineError } from "./errors";
+import { armStatement, type Disarm } from "./interrupt";
 import { configure, setBusyTimeout, type Connection, type OpenOptions } from "./open";
 import type { SqlValue } from "./params";
 import type { SqlStatement } from "./split";
@@ -83,6 +94,14 @@ export interface RunOptions {
   beforeAttempt?: () => void;
   /** Held around every attempt, from before its first statement to after COMMIT/ROLLBACK (--dotlock: ./dotlock.ts). */
   guard?: AttemptGuard;
+  /**
+   * performance.now() time of an explicit --deadline: a statement still running
+   * then ends the process with exit 75 (./interrupt.ts); a transaction that
+   * finishes after it is rolled back instead of committed.
+   */
+  stopAt?: number;
+  /** Exit status of that hard stop: 75, or 0 under --soft. */
+  stopExitCode?: number;
 }
 
 /**
@@ -124,6 +143,20 @@ export function isControlStatement(s: SqlStatement): boolean {
 
 const COMMITTING = new Set(["COMMIT", "END", "RELEASE"]);
 
+/**
+ * May a hard exit (./interrupt.ts) happen while this statement runs? Only when
+ * it cannot commit anything itself: inside a transaction and not a committing
+ * statement, or read-only outside one (sqlite3_stmt_readonly is also true for
+ * COMMIT/RELEASE, hence the word check first), or VACUUM INTO (it writes only
+ * the new file; an interrupted one leaves the source untouched).
+ */
+function cannotCommit(s: SqlStatement, st: Statement, inTransaction: boolean): boolean {
+  const w0 = s.words[0] ?? "";
+  if (COMMITTING.has(w0)) return false;
+  if (w0 === "VACUUM" && s.words.includes("INTO")) return true;
+  return inTransaction || st.readonly;
+}
+
 /** Build the plan of a plain script: every statement once, with its bind values. */
 export function scriptPlan(statements: SqlStatement[], binds: (SqlValue[] | undefined)[]): Plan {
   return {
@@ -152,11 +185,45 @@ function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[
   }
 }
 
+function deadlineText(conn: Connection, opts: RunOptions, where: string | undefined, note: string): { what: string; subject: string; hint: string } {
+  return {
+    what: "deadline reached while a statement was running",
+    subject: where ? `${conn.path} [${where}]` : conn.path,
+    hint: `--deadline ${formatDuration(opts.policy.deadlineMs)}; ${note}; try again later`,
+  };
+}
+
+/** Arm ./interrupt.ts for the statements about to run; the message names `where` once known. */
+function arm(conn: Connection, opts: RunOptions, where: () => string | undefined, note: () => string): Disarm {
+  // A guard (--dotlock's DB.lock) must be released after the process stopped touching the
+  // database, which a hard exit cannot do: there signals and the deadline wait for the statement.
+  if (opts.guard) return () => false;
+  return armStatement({
+    stopAt: opts.stopAt,
+    exitCode: opts.stopExitCode,
+    message: () => {
+      const t = deadlineText(conn, opts, where(), note());
+      // warnx(3) takes it as a format string: '%' must not reach it unescaped.
+      return `${t.what}: ${t.subject} (${t.hint})`.replace(/%/g, "%%");
+    },
+  });
+}
+
+/** Throw exit 75 when the deadline passed (or its message was printed) before a commit. */
+function checkDeadline(conn: Connection, opts: RunOptions, printed: boolean, where: string | undefined, note: string): void {
+  if (opts.stopAt === undefined) return;
+  if (!printed && performance.now() < opts.stopAt) return;
+  throw new StatementDeadlineError({ ...deadlineText(conn, opts, where, note), attempts: 1, waitedMs: 0, alreadyPrinted: printed });
+}
+
 /** One attempt in wrapped mode: BEGIN [IMMEDIATE] ... COMMIT. */
 async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, info: { began?: RunOutcome["began"] }): Promise<ResultSet[]> {
   const db = conn.db;
   const prepared: (Statement | undefined)[] = [];
   let writes = false;
+  let disarm: Disarm | undefined;
+  const note = opts.failNote ?? "nothing was committed";
+  let where: string | undefined;
   try {
     for (const [i, s] of plan.statements.entries()) {
       try {
@@ -184,6 +251,9 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
       }
     }
     info.began = writes ? "BEGIN IMMEDIATE" : "BEGIN";
+    // The deadline message is written before BEGIN: it names the statement only when there is one.
+    where = plan.steps.length === 1 ? plan.steps[0]!.where : undefined;
+    disarm = arm(conn, opts, () => where, () => note);
     db.run(info.began);
     const sets: ResultSet[] = [];
     for (const step of plan.steps) {
@@ -196,10 +266,13 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
         throw toHardshellError(err, { where: step.where, note: opts.failNote ?? "nothing was committed" });
       }
     }
+    // Disarm before COMMIT: from here on no hard exit may happen.
+    checkDeadline(conn, opts, disarm(), where, note);
     await checkpointSignals();
     db.run("COMMIT");
     return sets;
   } catch (err) {
+    disarm?.();
     if (db.inTransaction) {
       try {
         db.run("ROLLBACK");
@@ -218,18 +291,24 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
 async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, progress: { committed: string | undefined }): Promise<ResultSet[]> {
   const db = conn.db;
   const sets: ResultSet[] = [];
+  const noteNow = () => (progress.committed ? `the script had committed up to ${progress.committed}` : "nothing was committed");
   for (const step of plan.steps) {
     const s = plan.statements[step.stmt]!;
     let st: Statement | undefined;
+    let disarm: Disarm | undefined;
     try {
       await checkpointSignals();
+      checkDeadline(conn, opts, false, step.where, noteNow());
       st = db.prepare(s.sql);
       if (!st.readonly && opts.open.readOnly) {
         throw new PermissionError({ what: "write refused in --read-only mode", subject: step.where, hint: "drop --read-only to write" });
       }
+      if (cannotCommit(s, st, db.inTransaction)) disarm = arm(conn, opts, () => step.where, noteNow);
       execute(st, step.bind, sets);
+      if (disarm) checkDeadline(conn, opts, disarm(), step.where, noteNow());
       if (!db.inTransaction && (!st.readonly || COMMITTING.has(s.words[0] ?? ""))) progress.committed ??= step.where;
     } catch (err) {
+      disarm?.();
       if (db.inTransaction) {
         try {
           db.run("ROLLBACK");

@@ -409,3 +409,51 @@ with c:
   run "$SE" --checkpoint=SOMETIMES "$DB"
   assert_failure 64
 }
+
+# ---------------------------------------------------------------- stopping a running statement
+
+# A write transaction that inserted a row, then a statement that never ends.
+FOREVER="INSERT INTO t(v) VALUES ('doomed'); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"
+
+# The transaction left nothing visible: only the committed 'before' row, integrity ok, no debris.
+assert_rolled_back() {
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "before"
+  assert_equal "$(sqlite3 "$DB" 'PRAGMA integrity_check')" "ok"
+  assert_equal "$(leftovers "$T" a.db a.db-journal a.db-wal a.db-shm)" ""
+}
+
+@test "SIGINT, SIGTERM and SIGHUP stop a statement that runs forever: 130/143/129, its row never visible" {
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('before')"
+  for sig in INT:130 TERM:143 HUP:129; do
+    # timeout sends the signal after 1 s; -k 9: SIGKILL 9 s later is the hang guard (137 fails the test).
+    run timeout --preserve-status -k 9 -s "${sig%:*}" 1 "$SE" "$DB" "$FOREVER"
+    [ "$status" -eq "${sig#*:}" ] || { echo "SIG${sig%:*}: exit $status, want ${sig#*:}"; false; }
+    assert_output ""
+    assert_rolled_back
+  done
+}
+
+@test "--deadline 1s stops a statement that runs forever: exit 75 saying so, its row never visible" {
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('before')"
+  run --separate-stderr timeout -k 9 -s KILL 10 "$SE" --deadline 1s "$DB" "$FOREVER"
+  assert_failure 75
+  assert_equal "$stderr" "sqlite-exec: deadline reached while a statement was running: $DB (--deadline 1s; nothing was committed; try again later)"
+  assert_output ""
+  assert_rolled_back
+}
+
+@test "--deadline stops a running statement on a WAL database too, and --soft turns it into exit 0" {
+  "$SE" --wal "$DB" "INSERT INTO t(v) VALUES ('before')"
+  run --separate-stderr timeout -s KILL 10 "$SE" --deadline 500ms "$DB" "$FOREVER"
+  assert_failure 75
+  [[ "$stderr" == *"deadline reached while a statement was running"* ]]
+  assert_rolled_back
+  run --separate-stderr timeout -s KILL 10 "$SE" --soft --deadline 500ms "$DB" "$FOREVER"
+  assert_success
+  [[ "$stderr" == *"deadline reached while a statement was running"* ]]
+  assert_rolled_back
+  # A statement that finishes in time still commits under --deadline.
+  run "$SE" --deadline 5s "$DB" "INSERT INTO t(v) VALUES ('after')"
+  assert_success
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "before,after"
+}
