@@ -23,9 +23,9 @@
  *   for its owner pid, and the next --backup to DEST removes those of dead pids.
  *   The target file name is a bound parameter (`VACUUM INTO ?`), never spliced.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { CantCreateError, UsageError, fromErrno } from "../core/errors";
+import { CantCreateError, PermissionError, UsageError, fromErrno } from "../core/errors";
 import { registerCleanup } from "../core/signals";
 import type { Connection } from "./open";
 import { runTransaction, scriptPlan, type RunOptions, type RunOutcome } from "./run";
@@ -125,6 +125,11 @@ export async function backup(conn: Connection, dest: string, opts: RunOptions): 
     if (err instanceof CantCreateError) throw err;
     /* absent: fine */
   }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new PermissionError({ what: "cannot write backup", subject: dest, hint: `permission denied: this user cannot create files in ${dir}`, cause: err });
+  }
   sweepDeadTemps(dir, basename(dest));
   const tmp = join(dir, `.${basename(dest)}.hardshell-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);
   const removeTmp = () => {
@@ -137,7 +142,9 @@ export async function backup(conn: Connection, dest: string, opts: RunOptions): 
   const unregister = registerCleanup(removeTmp);
   try {
     const stmts = splitSql("VACUUM INTO ?");
-    const outcome = await runTransaction(conn, scriptPlan(stmts, [[tmp]]), {
+    // Errors name the backup, not "line 1" of a script the user never wrote.
+    const plan = { statements: stmts, steps: [{ stmt: 0, bind: [tmp], where: `backup to ${dest}` }] };
+    const outcome = await runTransaction(conn, plan, {
       ...opts,
       open: { ...opts.open, readOnly: false }, // VACUUM INTO writes only the new file, so it works on a read-only source
       beforeAttempt: removeTmp,

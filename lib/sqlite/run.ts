@@ -394,7 +394,36 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
     );
     return { sets: r.value, changes, attempts: r.attempts, waitedMs: r.waitedMs, elapsedMs: performance.now() - start, mode: asWritten ? "as-written" : "wrapped", began: info.began };
   } catch (err) {
+    const dirErr = readonlyDirectory(err, conn, opts);
+    if (dirErr) throw dirErr;
     if (err instanceof HardshellError) throw err;
     throw toHardshellError(err, { note: progress.committed ? `committed up to ${progress.committed}` : "nothing was committed" });
   }
+}
+
+/**
+ * SQLITE_READONLY_DIRECTORY: SQLite must create DB-journal, or DB-wal and DB-shm,
+ * beside the database and this user cannot write in its directory
+ * (https://sqlite.org/rescode.html#readonly_directory). A WAL database needs
+ * DB-shm even to be read (https://sqlite.org/wal.html#readonly); opening it
+ * with immutable=1 would skip that but is unsafe while anyone may write it.
+ */
+function readonlyDirectory(err: unknown, conn: Connection, opts: RunOptions): PermissionError | undefined {
+  const cause = err instanceof HardshellError ? err.cause : err;
+  if (sqliteErrorInfo(cause).code !== "SQLITE_READONLY_DIRECTORY") return undefined;
+  const slash = conn.path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : conn.path.slice(0, slash) || "/";
+  return opts.open.readOnly
+    ? new PermissionError({
+        what: "cannot read a WAL database whose directory is not writable",
+        subject: conn.path,
+        hint: `SQLite must create ${conn.path}-shm even to read, and this user cannot write in ${dir}; read a copy, or ask the owner to switch it to PRAGMA journal_mode=DELETE`,
+        cause,
+      })
+    : new PermissionError({
+        what: "cannot write the database: its directory is not writable",
+        subject: conn.path,
+        hint: `SQLite creates its journal beside the database, and this user cannot write in ${dir}; nothing was committed`,
+        cause,
+      });
 }

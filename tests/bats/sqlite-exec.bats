@@ -457,3 +457,59 @@ assert_rolled_back() {
   assert_success
   assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "before,after"
 }
+
+# ---------------------------------------------------------------- permissions (as another user)
+
+# nobody runs a copy of the binary in a 755 directory under /tmp: the checkout may sit in a 0700 one.
+nobody_setup() {
+  [ "$(id -u)" -eq 0 ] || skip "needs root to run as another user"
+  command -v runuser >/dev/null || skip "runuser is missing"
+  PUB="$(mktemp -d /tmp/hs-nobody.XXXXXX)"
+  chmod 755 "$PUB"
+  cp "$DIST/sqlite-exec" "$PUB/sqlite-exec"
+}
+as_nobody() { runuser -u nobody -- "$PUB/sqlite-exec" "$@"; }
+local_teardown() { if [ -n "${PUB:-}" ]; then rm -rf "$PUB"; fi; }
+
+@test "permission problems are exit 77 saying what is denied: another user's 0600 db, --create, --backup, a WAL db read-only" {
+  nobody_setup
+  cd "$PUB"
+  sqlite3 priv.db "CREATE TABLE t(a); INSERT INTO t VALUES (1)"
+  chmod 600 priv.db
+  mkdir ro bk
+  sqlite3 ro/w.db "PRAGMA journal_mode=WAL; CREATE TABLE t(a); INSERT INTO t VALUES (1)" >/dev/null
+  sqlite3 ro/j.db "CREATE TABLE t(a); INSERT INTO t VALUES (1)"
+  chmod 644 ro/w.db ro/j.db
+  before="$(sha1sum priv.db ro/w.db ro/j.db)"
+
+  run --separate-stderr as_nobody priv.db "SELECT * FROM t"
+  assert_failure 77
+  assert_equal "$stderr" "sqlite-exec: permission denied: priv.db (mode 0600, owner uid 0; this user cannot read it)"
+
+  run --separate-stderr as_nobody --create ro/new.db "CREATE TABLE x(a)"
+  assert_failure 77
+  assert_equal "$stderr" "sqlite-exec: cannot create database: ro/new.db (permission denied: this user cannot write in ro)"
+  [ ! -e ro/new.db ]
+
+  run --separate-stderr as_nobody ro/j.db --backup bk/copy.db
+  assert_failure 77
+  assert_equal "$stderr" "sqlite-exec: cannot write backup: bk/copy.db (permission denied: this user cannot create files in bk)"
+  assert_equal "$(leftovers bk)" ""
+
+  run --separate-stderr as_nobody --read-only ro/w.db "SELECT * FROM t"
+  assert_failure 77
+  [[ "$stderr" == "sqlite-exec: cannot read a WAL database whose directory is not writable: ro/w.db (SQLite must create ro/w.db-shm even to read, and this user cannot write in ro;"* ]]
+
+  # A rollback-journal database reads fine read-only; writing it needs its directory.
+  run as_nobody --read-only ro/j.db "SELECT * FROM t"
+  assert_success
+  assert_output "1"
+  chmod 666 ro/j.db
+  run --separate-stderr as_nobody ro/j.db "INSERT INTO t VALUES (2)"
+  assert_failure 77
+  [[ "$stderr" == "sqlite-exec: cannot write the database: its directory is not writable: ro/j.db"* ]]
+  chmod 644 ro/j.db
+
+  assert_equal "$(sha1sum priv.db ro/w.db ro/j.db)" "$before"
+  assert_equal "$(leftovers ro w.db j.db)" ""
+}
