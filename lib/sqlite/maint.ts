@@ -22,8 +22,10 @@
  *   once (./interrupt.ts), leaves `.DEST.hardshell-PID-*.tmp` behind: it is named
  *   for its owner pid, and the next --backup to DEST removes those of dead pids.
  *   The target file name is a bound parameter (`VACUUM INTO ?`), never spliced.
+ *   The copy's mode is the source's, narrowed by an existing DEST's (a 0600
+ *   database never yields a 0644 copy); the temp file has it from creation.
  */
-import { accessSync, closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { CantCreateError, PermissionError, UsageError, fromErrno } from "../core/errors";
 import { registerCleanup } from "../core/signals";
@@ -110,6 +112,22 @@ function sweepDeadTemps(dir: string, name: string): void {
   }
 }
 
+/** Permission bits for a copy of `source` written to `dest`: the source's, narrowed by an existing DEST's. */
+function copyMode(source: string, dest: string): number | undefined {
+  let mode: number;
+  try {
+    mode = statSync(source).mode & 0o777;
+  } catch {
+    return undefined; // :memory: or gone: SQLite's default applies
+  }
+  try {
+    mode &= statSync(dest).mode & 0o777;
+  } catch {
+    /* no DEST yet */
+  }
+  return mode;
+}
+
 /** Consistent online copy of the database to `dest` (temp file beside it, fsync, rename, fsync dir). */
 export async function backup(conn: Connection, dest: string, opts: RunOptions): Promise<RunOutcome> {
   const dir = dirname(dest);
@@ -139,6 +157,21 @@ export async function backup(conn: Connection, dest: string, opts: RunOptions): 
       /* not there */
     }
   };
+  // The copy holds the source's data, so it gets no wider mode than the source
+  // (nor than a DEST it replaces). The temp file is created empty with that mode
+  // before VACUUM INTO fills it (an existing empty file is allowed), so the data
+  // is never readable under a wider mode, not even briefly.
+  const mode = copyMode(conn.path, dest);
+  const freshTmp = () => {
+    removeTmp();
+    if (mode === undefined) return;
+    try {
+      closeSync(openSync(tmp, "wx", mode));
+      chmodSync(tmp, mode); // exact: the umask may have narrowed it further
+    } catch (err) {
+      throw fromErrno(err, { what: "cannot write backup", subject: dest });
+    }
+  };
   const unregister = registerCleanup(removeTmp);
   try {
     const stmts = splitSql("VACUUM INTO ?");
@@ -147,7 +180,7 @@ export async function backup(conn: Connection, dest: string, opts: RunOptions): 
     const outcome = await runTransaction(conn, plan, {
       ...opts,
       open: { ...opts.open, readOnly: false }, // VACUUM INTO writes only the new file, so it works on a read-only source
-      beforeAttempt: removeTmp,
+      beforeAttempt: freshTmp,
     });
     try {
       const fd = openSync(tmp, "r");

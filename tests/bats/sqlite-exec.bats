@@ -513,3 +513,36 @@ local_teardown() { if [ -n "${PUB:-}" ]; then rm -rf "$PUB"; fi; }
   assert_equal "$(sha1sum priv.db ro/w.db ro/j.db)" "$before"
   assert_equal "$(leftovers ro w.db j.db)" ""
 }
+
+# ---------------------------------------------------------------- --backup file modes and debris
+
+@test "--backup keeps a 0600 database's mode and never widens an existing DEST's" {
+  umask 022
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('secret')"
+  chmod 600 "$DB"
+  mkdir "$T/bk"
+  run "$SE" "$DB" --backup "$T/bk/copy.db"
+  assert_success
+  assert_equal "$(stat -c %a "$T/bk/copy.db")" "600"
+  assert_equal "$(sqlite3 "$T/bk/copy.db" 'SELECT v FROM t')" "secret"
+  # A wider source does not widen the 0600 DEST it replaces.
+  chmod 644 "$DB"
+  run "$SE" "$DB" --backup "$T/bk/copy.db"
+  assert_success
+  assert_equal "$(stat -c %a "$T/bk/copy.db")" "600"
+  chmod 640 "$T/bk/copy.db"
+  run "$SE" "$DB" --backup "$T/bk/copy.db"
+  assert_success
+  assert_equal "$(stat -c %a "$T/bk/copy.db")" "640"
+  assert_equal "$(leftovers "$T/bk" copy.db)" ""
+}
+
+@test "--backup removes temp files a dead backup left beside DEST, and keeps a live one's" {
+  mkdir "$T/bk"
+  dead="$(sh -c 'echo $$')"
+  touch "$T/bk/.copy.db.hardshell-$dead-abc123.tmp" "$T/bk/.copy.db.hardshell-$$-def456.tmp" "$T/bk/.other.db.hardshell-$dead-abc123.tmp"
+  run "$SE" "$DB" --backup "$T/bk/copy.db"
+  assert_success
+  assert_equal "$(leftovers "$T/bk" copy.db ".copy.db.hardshell-$$-def456.tmp" ".other.db.hardshell-$dead-abc123.tmp")" ""
+  [ ! -e "$T/bk/.copy.db.hardshell-$dead-abc123.tmp" ]
+}
