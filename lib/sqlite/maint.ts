@@ -6,6 +6,8 @@
  * - check: `PRAGMA integrity_check` and `PRAGMA foreign_key_check` inside one
  *   read transaction (https://sqlite.org/pragma.html#pragma_integrity_check,
  *   #pragma_foreign_key_check). Read-only; writers are not blocked in WAL mode.
+ *   Damage that makes the check itself fail (SQLITE_CORRUPT, SQLITE_NOTADB) is
+ *   a finding (exit 1), not an I/O error; other I/O errors stay 74.
  * - checkpoint: `PRAGMA wal_checkpoint(MODE)` (https://sqlite.org/pragma.html#pragma_wal_checkpoint).
  *   Its first result column is 1 when a FULL/RESTART/TRUNCATE checkpoint could
  *   not complete because of readers or writers; that counts as busy and is
@@ -27,7 +29,8 @@
  */
 import { accessSync, chmodSync, closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { CantCreateError, PermissionError, UsageError, fromErrno } from "../core/errors";
+import { CantCreateError, HardshellError, PermissionError, UsageError, fromErrno } from "../core/errors";
+import { sqliteErrorInfo } from "./errors";
 import { registerCleanup } from "../core/signals";
 import type { Connection } from "./open";
 import { runTransaction, scriptPlan, type RunOptions, type RunOutcome } from "./run";
@@ -39,9 +42,53 @@ export interface CheckReport {
   outcome: RunOutcome;
 }
 
+/** SQLITE_CORRUPT* or SQLITE_NOTADB: the file is damaged, which is what --check exists to find. */
+function isDamage(err: unknown): boolean {
+  const cause = err instanceof HardshellError ? err.cause : err;
+  const { primary } = sqliteErrorInfo(cause);
+  return primary === 11 || primary === 26;
+}
+
+/**
+ * Damage found by failing: integrity_check stops with SQLITE_CORRUPT on some
+ * damage (the sqlite3 CLI prints the rows before it, then the error), and a
+ * file with a damaged header is SQLITE_NOTADB at once. Read the rows it gets to
+ * one by one, then the error itself, as findings.
+ */
+function damageReport(conn: Connection, err: unknown): string[] {
+  const problems: string[] = [];
+  let last: unknown = err;
+  try {
+    const st = conn.db.prepare("PRAGMA integrity_check");
+    try {
+      for (const row of st.iterate() as Iterable<Record<string, unknown>>) {
+        const msg = String(Object.values(row)[0]);
+        if (msg !== "ok") problems.push(`integrity: ${msg.replace(/\n/g, " ")}`);
+      }
+      last = undefined;
+    } finally {
+      st.finalize();
+    }
+  } catch (e) {
+    last = e;
+  }
+  if (last !== undefined || problems.length === 0) {
+    const info = sqliteErrorInfo(last instanceof HardshellError ? last.cause : (last ?? err));
+    problems.push(`integrity: ${info.message}${info.code ? ` (${info.code})` : ""}`);
+  }
+  return problems;
+}
+
 export async function checkDatabase(conn: Connection, opts: RunOptions): Promise<CheckReport> {
   const stmts = splitSql("PRAGMA integrity_check; PRAGMA foreign_key_check");
-  const outcome = await runTransaction(conn, scriptPlan(stmts, [undefined, undefined]), opts);
+  let outcome: RunOutcome;
+  try {
+    outcome = await runTransaction(conn, scriptPlan(stmts, [undefined, undefined]), opts);
+  } catch (err) {
+    if (!isDamage(err)) throw err;
+    const none: RunOutcome = { sets: [], changes: 0, attempts: 1, waitedMs: 0, elapsedMs: 0, mode: "wrapped" };
+    return { ok: false, problems: damageReport(conn, err), outcome: none };
+  }
   const problems: string[] = [];
   const [integrity, fk] = outcome.sets;
   for (const row of integrity?.rows ?? []) {

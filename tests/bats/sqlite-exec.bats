@@ -546,3 +546,26 @@ local_teardown() { if [ -n "${PUB:-}" ]; then rm -rf "$PUB"; fi; }
   assert_equal "$(leftovers "$T/bk" copy.db ".copy.db.hardshell-$$-def456.tmp" ".other.db.hardshell-$dead-abc123.tmp")" ""
   [ ! -e "$T/bk/.copy.db.hardshell-$dead-abc123.tmp" ]
 }
+
+# ---------------------------------------------------------------- --check on damaged files
+
+@test "--check reports a damaged file as a finding: exit 1, text and {\"ok\":false,...}, the file untouched" {
+  sqlite3 "$DB" "CREATE INDEX tv ON t(v); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 2000) INSERT INTO t(v) SELECT hex(randomblob(50)) FROM c"
+  # Overwrite two b-tree pages (4096-byte pages 6 and 7) with text.
+  head -c 8192 /dev/zero | tr '\0' 'x' | dd of="$DB" bs=4096 seek=5 conv=notrunc status=none
+  printf 'this is not a database, only text that is long enough to have a header of a hundred bytes........\n' > "$T/text.db"
+  sum="$(sha1sum "$DB" "$T/text.db")"
+  for f in "$DB" "$T/text.db"; do
+    run --separate-stderr "$SE" --check "$f"
+    assert_failure 1
+    assert_equal "$stderr" ""
+    [[ "$output" == "integrity: "* ]]
+    run --separate-stderr "$SE" --check --json "$f"
+    assert_failure 1
+    assert_equal "$stderr" ""
+    assert_equal "$(printf '%s' "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], len(d["problems"]) > 0)')" "False True"
+  done
+  run "$SE" --check --json "$T/text.db"
+  assert_output '{"ok":false,"problems":["integrity: file is not a database (SQLITE_NOTADB)"]}'
+  assert_equal "$(sha1sum "$DB" "$T/text.db")" "$sum"
+}
