@@ -96,13 +96,6 @@ function deadlineGiven(argv: readonly string[]): boolean {
   return optionArgs(argv).some((a) => a === "--deadline" || a.startsWith("--deadline="));
 }
 
-function writeBytes(b: Uint8Array): void {
-  stdout.flush();
-  const { writeSync } = require("node:fs") as typeof import("node:fs");
-  let off = 0;
-  while (off < b.length) off += writeSync(1, b, off, b.length - off);
-}
-
 /** The SQL text: --file, the argument, or stdin (also for '-'). */
 async function readSql(file: string | undefined, sqlArg: string | undefined): Promise<string> {
   if (file !== undefined) {
@@ -202,7 +195,7 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
   if (!quiet) {
     if (opts.raw) {
       const v = rawValue(allSets, nullText);
-      if (v instanceof Uint8Array) writeBytes(v);
+      if (v instanceof Uint8Array) stdout.writeBytes(v);
       else if (v !== undefined) stdout.write(v);
     } else if (format === "json" && mode.kind !== "check") {
       stdout.write(formatResults(allSets, { format, nullText }));

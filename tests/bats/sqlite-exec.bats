@@ -569,3 +569,16 @@ local_teardown() { if [ -n "${PUB:-}" ]; then rm -rf "$PUB"; fi; }
   assert_output '{"ok":false,"problems":["integrity: file is not a database (SQLITE_NOTADB)"]}'
   assert_equal "$(sha1sum "$DB" "$T/text.db")" "$sum"
 }
+
+# ---------------------------------------------------------------- output into a closed pipe
+
+@test "a reader that goes away (| head -c1) ends --raw blob, text and json output alike: 141, no error line" {
+  export SE DB
+  for q in "--raw|SELECT randomblob(4000000)" "--raw|SELECT hex(randomblob(4000000))" "--format=tsv|SELECT hex(randomblob(4000000))" "--json|SELECT hex(randomblob(4000000))"; do
+    run --separate-stderr bash -c '"$SE" "$1" "$DB" "$2" | head -c1 >/dev/null; echo "${PIPESTATUS[0]}"' _ "${q%%|*}" "${q#*|}"
+    assert_output "141"
+    assert_equal "$stderr" ""
+  done
+  run bash -c '"$SE" --raw "$DB" "SELECT randomblob(4000000)" | wc -c'
+  assert_output "4000000"
+}
