@@ -23,6 +23,8 @@
  *   transaction, https://sqlite.org/pragma.html#pragma_foreign_keys) runs
  *   statement by statement as written. It is retried only while nothing of it
  *   has committed; a busy error after a commit is a TempFailError that says so.
+ *   Each retry first DETACHes what the failed attempt ATTACHed, so it starts
+ *   from the connection state the first attempt had.
  * - Rows are collected per attempt and handed back only after COMMIT, so a
  *   retried attempt never prints rows twice and a failed one prints none.
  * - Retries: SQLITE_BUSY_* and SQLITE_LOCKED_* only (./errors.ts), with the shared
@@ -341,6 +343,22 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
 }
 
 /**
+ * Undo what an earlier as-written attempt did to the connection itself: ATTACH
+ * survives ROLLBACK (it is connection state, not database content), so
+ * re-running `ATTACH 'm.db' AS m` failed with "database m is already in use".
+ * Every schema but main and temp was attached by the script (the connection
+ * attaches nothing itself).
+ */
+function detachAll(conn: Connection): void {
+  const rows = conn.db.query("PRAGMA database_list").values() as unknown[][];
+  for (const row of rows) {
+    const name = String(row[1]);
+    if (name === "main" || name === "temp") continue;
+    conn.db.run(`DETACH DATABASE "${name.replace(/"/g, '""')}"`);
+  }
+}
+
+/**
  * Run a plan as one transaction with retries. Returns the rows (only after
  * COMMIT) and the retry statistics; throws hardshell error values.
  */
@@ -354,7 +372,7 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
   let changes = 0;
   try {
     const r = await retryWithBackoff(
-      async () => {
+      async (state) => {
         await opts.guard?.enter(conn);
         try {
           const left = opts.policy.deadlineMs - (performance.now() - start);
@@ -364,6 +382,8 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
             currentBusy = busy;
           }
           configure(conn, opts.open);
+          // A retry starts from the connection state the first attempt had.
+          if (asWritten && state.attempts > 1) detachAll(conn);
           opts.beforeAttempt?.();
           if (opts.countChanges) before = totalChanges(conn);
           const sets = asWritten ? await attemptAsWritten(conn, plan, opts, progress) : await attemptWrapped(conn, plan, opts, info);

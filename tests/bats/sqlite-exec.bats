@@ -582,3 +582,21 @@ local_teardown() { if [ -n "${PUB:-}" ]; then rm -rf "$PUB"; fi; }
   run bash -c '"$SE" --raw "$DB" "SELECT randomblob(4000000)" | wc -c'
   assert_output "4000000"
 }
+
+# ---------------------------------------------------------------- retrying scripts that change the connection
+
+@test "a script that ATTACHes a busy database is retried from a clean connection and succeeds" {
+  sqlite3 "$T/m.db" "CREATE TABLE t(v TEXT)"
+  # The holder takes m.db's write lock: ATTACH (a read) succeeds, the INSERT into m is busy.
+  { echo "BEGIN IMMEDIATE; INSERT INTO t(v) VALUES ('holder');"; sleep 1.5; echo "COMMIT;"; } | sqlite3 "$T/m.db" &
+  holder=$!
+  sleep 0.3
+  run --separate-stderr "$SE" --stats --busy-timeout 100ms --retries 30 --backoff-max 200ms "$DB" \
+    "ATTACH '$T/m.db' AS m; INSERT INTO m.t(v) VALUES ('waiter'); DETACH m"
+  wait "$holder"
+  assert_success
+  [[ "$stderr" =~ attempts=([0-9]+) ]]
+  [ "${BASH_REMATCH[1]}" -ge 2 ]
+  assert_equal "$(sqlite3 "$T/m.db" 'SELECT group_concat(v) FROM t')" "holder,waiter"
+  assert_equal "$(leftovers "$T" a.db m.db)" ""
+}
