@@ -162,7 +162,10 @@ export function armStatement(o: ArmOptions = {}): Disarm {
     t = loadTimers(o.exitCode ?? DEADLINE_EXIT);
     if (t) {
       const left = Math.max(0, o.stopAt - performance.now()) + HARD_STOP_AFTER_MS;
-      const msg = Buffer.from(`${o.message?.() ?? "deadline reached while a statement was running"}`.slice(0, MSG_BYTES - 4));
+      // warnx(3) takes the text as a format string: every '%' is doubled (then cut whole, never mid-pair).
+      let text = (o.message?.() ?? "deadline reached while a statement was running").replace(/%/g, "%%");
+      while (Buffer.byteLength(text) > MSG_BYTES - 1) text = text.slice(0, -1).replace(/%$/, "");
+      const msg = Buffer.from(text);
       t.text.fill(0);
       msg.copy(t.text);
       t.libc.settime(t.message, left);

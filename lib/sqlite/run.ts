@@ -205,8 +205,7 @@ function arm(conn: Connection, opts: RunOptions, where: () => string | undefined
     exitCode: opts.stopExitCode,
     message: () => {
       const t = deadlineText(conn, opts, where(), note());
-      // warnx(3) takes it as a format string: '%' must not reach it unescaped.
-      return `${t.what}: ${t.subject} (${t.hint})`.replace(/%/g, "%%");
+      return `${t.what}: ${t.subject} (${t.hint})`;
     },
   });
 }
