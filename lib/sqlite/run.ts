@@ -42,9 +42,9 @@
  *   is rolled back, not committed (exit 75). In as-written mode only
  *   statements that cannot commit by themselves are armed (inside a
  *   transaction and not COMMIT/END/RELEASE, or read-only, or VACUUM INTO).
- *   Not armed with a `guard` (--dotlock): its DB.lock must be removed after
- *   the transaction is rolled back, by a process still alive to do it, so
- *   there a signal or the deadline takes effect when the statement returns.
+ *   With a `guard` (--dotlock) only when it is `hardExitSafe`: its DB.lock must
+ *   be removed after the process stopped touching the database (its reaper
+ *   does that); otherwise a signal or the deadline waits for the statement.
  * - Right before COMMIT the runner yields one event-loop turn so a signal whose
  *   JS handler is pending is handled (rollback, exit 128+N) instead of committing.
  *
@@ -115,6 +115,8 @@ export interface AttemptGuard {
   enter(conn: Connection): Promise<void> | void;
   leave(): void;
   isHeld(err: unknown): boolean;
+  /** True when the process may end at once mid-statement (./interrupt.ts) without leaving the guard's lock behind. */
+  readonly hardExitSafe?: boolean;
 }
 
 export interface RunOutcome {
@@ -198,8 +200,8 @@ function deadlineText(conn: Connection, opts: RunOptions, where: string | undefi
 /** Arm ./interrupt.ts for the statements about to run; the message names `where` once known. */
 function arm(conn: Connection, opts: RunOptions, where: () => string | undefined, note: () => string): Disarm {
   // A guard (--dotlock's DB.lock) must be released after the process stopped touching the
-  // database, which a hard exit cannot do: there signals and the deadline wait for the statement.
-  if (opts.guard) return () => false;
+  // database: only when it has a helper that does so after a hard exit may the process end at once.
+  if (opts.guard && !opts.guard.hardExitSafe) return () => false;
   return armStatement({
     stopAt: opts.stopAt,
     exitCode: opts.stopExitCode,
