@@ -145,10 +145,7 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
   validateOpenOptions(open);
   const bindings = parseBindings(opts.param as string[] | undefined, opts.arg as string[] | undefined);
   const runOpts: RunOptions = { policy, busyTimeoutMs, open, countChanges: !!opts.changes };
-  if (deadlineGiven(argv)) {
-    runOpts.stopAt = performance.now() + policy.deadlineMs;
-    runOpts.stopExitCode = opts.soft ? EXIT.OK : EXIT.TEMPFAIL;
-  }
+
   if (opts.dotlock) {
     const d = await import("../lib/sqlite/dotlock");
     runOpts.guard = d.dotlockGuard(open, opts["dotlock-stale"] as string | undefined, (c) => {
@@ -184,6 +181,11 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
       if (text) stdout.write(text);
     }
   };
+  if (deadlineGiven(argv)) {
+    // Counted from here, like the retry budget: time spent reading the SQL or rows from a slow pipe is not the database's.
+    runOpts.stopAt = performance.now() + policy.deadlineMs;
+    runOpts.stopExitCode = opts.soft ? EXIT.OK : EXIT.TEMPFAIL;
+  }
   const result = await execSqlite({ open, run: runOpts, mode, onCommitted });
   const code = result.ok ? EXIT.OK : EXIT.NO;
   const changes = result.changes;

@@ -151,13 +151,16 @@ const COMMITTING = new Set(["COMMIT", "END", "RELEASE"]);
  * May a hard exit (./interrupt.ts) happen while this statement runs? Only when
  * it cannot commit anything itself: inside a transaction and not a committing
  * statement, or read-only outside one (sqlite3_stmt_readonly is also true for
- * COMMIT/RELEASE, hence the word check first), or VACUUM INTO (it writes only
- * the new file; an interrupted one leaves the source untouched).
+ * COMMIT/RELEASE, hence the word check first), VACUUM INTO (it writes only
+ * the new file; an interrupted one leaves the source untouched), or a WAL
+ * checkpoint.
  */
 function cannotCommit(s: SqlStatement, st: Statement, inTransaction: boolean): boolean {
   const w0 = s.words[0] ?? "";
   if (COMMITTING.has(w0)) return false;
   if (w0 === "VACUUM" && s.words.includes("INTO")) return true;
+  // A checkpoint only copies committed pages back; an interrupted one is redone later (https://sqlite.org/wal.html#checkpointing).
+  if (w0 === "PRAGMA" && s.words.includes("WAL_CHECKPOINT")) return true;
   return inTransaction || st.readonly;
 }
 
@@ -376,7 +379,9 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
       async (state) => {
         await opts.guard?.enter(conn);
         try {
-          const left = opts.policy.deadlineMs - (performance.now() - start);
+          let left = opts.policy.deadlineMs - (performance.now() - start);
+          // --each: the explicit deadline spans every batch, not just this one.
+          if (opts.stopAt !== undefined) left = Math.min(left, opts.stopAt - performance.now());
           const busy = Math.max(0, Math.min(opts.busyTimeoutMs, Math.floor(left)));
           if (busy !== currentBusy) {
             setBusyTimeout(conn, busy);
