@@ -41,7 +41,8 @@
  *   a transaction that committed. A transaction that finished after `stopAt`
  *   is rolled back, not committed (exit 75). In as-written mode only
  *   statements that cannot commit by themselves are armed (inside a
- *   transaction and not COMMIT/END/RELEASE, or read-only, or VACUUM INTO).
+ *   transaction and not COMMIT/END/RELEASE, or read-only, VACUUM INTO, a WAL
+ *   checkpoint).
  *   With a `guard` (--dotlock) only when it is `hardExitSafe`: its DB.lock must
  *   be removed after the process stopped touching the database (its reaper
  *   does that); otherwise a signal or the deadline waits for the statement.
@@ -420,7 +421,7 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
     );
     return { sets: r.value, changes, attempts: r.attempts, waitedMs: r.waitedMs, elapsedMs: performance.now() - start, mode: asWritten ? "as-written" : "wrapped", began: info.began };
   } catch (err) {
-    const dirErr = readonlyDirectory(err, conn, opts);
+    const dirErr = readonlyDirectory(err, conn, opts, progress.committed ? `the script had committed up to ${progress.committed}` : "nothing was committed");
     if (dirErr) throw dirErr;
     if (err instanceof HardshellError) throw err;
     throw toHardshellError(err, { note: progress.committed ? `committed up to ${progress.committed}` : "nothing was committed" });
@@ -434,7 +435,7 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
  * DB-shm even to be read (https://sqlite.org/wal.html#readonly); opening it
  * with immutable=1 would skip that but is unsafe while anyone may write it.
  */
-function readonlyDirectory(err: unknown, conn: Connection, opts: RunOptions): PermissionError | undefined {
+function readonlyDirectory(err: unknown, conn: Connection, opts: RunOptions, note: string): PermissionError | undefined {
   const cause = err instanceof HardshellError ? err.cause : err;
   if (sqliteErrorInfo(cause).code !== "SQLITE_READONLY_DIRECTORY") return undefined;
   const slash = conn.path.lastIndexOf("/");
@@ -449,7 +450,7 @@ function readonlyDirectory(err: unknown, conn: Connection, opts: RunOptions): Pe
     : new PermissionError({
         what: "cannot write the database: its directory is not writable",
         subject: conn.path,
-        hint: `SQLite creates its journal beside the database, and this user cannot write in ${dir}; nothing was committed`,
+        hint: `SQLite creates its journal beside the database, and this user cannot write in ${dir}; ${opts.failNote ?? note}`,
         cause,
       });
 }
