@@ -4,6 +4,7 @@ import { hardDeadlineAvailable } from "../../../lib/sqlite/interrupt";
 
 // The hard stop ends the process, so it is exercised in a child bun process, never in the test runner.
 const MODULE = join(import.meta.dir, "../../../lib/sqlite/interrupt.ts");
+const SIGNALS = join(import.meta.dir, "../../../lib/core/signals.ts");
 const FOREVER = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c";
 
 function child(code: string) {
@@ -35,5 +36,26 @@ describe.if(process.platform === "linux")("armStatement", () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout.toString()).toBe("alive false\n");
     expect(r.stderr.toString()).toBe("");
+  });
+
+  test("while armed a signal takes its default action (killed by it); disarmed, the JS handler runs", () => {
+    const script = (armed: boolean) => `
+      const { installSignalHandlers } = await import(${JSON.stringify(SIGNALS)});
+      const { armStatement } = await import(${JSON.stringify(MODULE)});
+      installSignalHandlers((_sig, code) => process.exit(code));
+      const disarm = armStatement({});
+      if (${!armed}) disarm();
+      process.kill(process.pid, "SIGTERM");
+      const t = performance.now();
+      while (performance.now() - t < 1000) {} // blocked like a running statement
+      await new Promise((r) => setImmediate(r));
+      await Bun.sleep(100);
+      console.log("not stopped");
+    `;
+    const armed = child(script(true));
+    expect(armed.signalCode).toBe("SIGTERM");
+    const disarmed = child(script(false));
+    expect(disarmed.exitCode).toBe(143);
+    expect(disarmed.stdout.toString()).toBe("");
   });
 });
