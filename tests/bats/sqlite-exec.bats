@@ -600,3 +600,19 @@ local_teardown() { if [ -n "${PUB:-}" ]; then rm -rf "$PUB"; fi; }
   assert_equal "$(sqlite3 "$T/m.db" 'SELECT group_concat(v) FROM t')" "holder,waiter"
   assert_equal "$(leftovers "$T" a.db m.db)" ""
 }
+
+@test "--read-only reads a WAL database in a directory it cannot write while DB-shm exists (a writer has it open)" {
+  nobody_setup
+  mkdir "$PUB/ro"
+  sqlite3 "$PUB/ro/w.db" "PRAGMA journal_mode=WAL; CREATE TABLE t(a); INSERT INTO t VALUES (1)" >/dev/null
+  chmod 644 "$PUB/ro/w.db"
+  # The writer keeps w.db open, so w.db-wal and w.db-shm exist while nobody reads.
+  run python3 -c '
+import sqlite3, subprocess, sys
+c = sqlite3.connect(sys.argv[1] + "/ro/w.db")
+c.execute("INSERT INTO t VALUES (2)"); c.commit()
+r = subprocess.run(["runuser", "-u", "nobody", "--", sys.argv[1] + "/sqlite-exec", "--read-only", sys.argv[1] + "/ro/w.db", "SELECT count(*) FROM t"], capture_output=True, text=True)
+print(r.returncode, r.stdout.strip(), r.stderr.strip())
+' "$PUB"
+  assert_output "0 2 "
+}
