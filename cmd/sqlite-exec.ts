@@ -16,6 +16,7 @@ import type { ResultSet, RunOptions } from "../lib/sqlite/run";
 import type { InputFormat } from "../lib/sqlite/batch";
 import { execSqlite, type ExecMode } from "../lib/sqlite/exec";
 import { formatResults, rawValue, FORMATS, type Format } from "../lib/sqlite/format";
+import { StatementDeadlineError } from "../lib/sqlite/errors";
 
 const PROGRAM = "sqlite-exec";
 const OPEN = "Opening:";
@@ -81,16 +82,18 @@ export const TABLE: CommandTable = {
     "66 database missing, 73 cannot create, 74 I/O or corrupt, 75 still busy when the budget ran out, 77 read-only / permission, 128+N signal.",
 };
 
-function softRequested(argv: readonly string[]): boolean {
+function optionArgs(argv: readonly string[]): readonly string[] {
   const dd = argv.indexOf("--");
-  return (dd === -1 ? argv : argv.slice(0, dd)).includes("--soft");
+  return dd === -1 ? argv : argv.slice(0, dd);
 }
 
-function writeBytes(b: Uint8Array): void {
-  stdout.flush();
-  const { writeSync } = require("node:fs") as typeof import("node:fs");
-  let off = 0;
-  while (off < b.length) off += writeSync(1, b, off, b.length - off);
+function softRequested(argv: readonly string[]): boolean {
+  return optionArgs(argv).includes("--soft");
+}
+
+/** Was --deadline given (not just its default)? Only then does it also stop a running statement. */
+function deadlineGiven(argv: readonly string[]): boolean {
+  return optionArgs(argv).some((a) => a === "--deadline" || a.startsWith("--deadline="));
 }
 
 /** The SQL text: --file, the argument, or stdin (also for '-'). */
@@ -142,6 +145,7 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
   validateOpenOptions(open);
   const bindings = parseBindings(opts.param as string[] | undefined, opts.arg as string[] | undefined);
   const runOpts: RunOptions = { policy, busyTimeoutMs, open, countChanges: !!opts.changes };
+
   if (opts.dotlock) {
     const d = await import("../lib/sqlite/dotlock");
     runOpts.guard = d.dotlockGuard(open, opts["dotlock-stale"] as string | undefined, (c) => {
@@ -177,6 +181,11 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
       if (text) stdout.write(text);
     }
   };
+  if (deadlineGiven(argv)) {
+    // Counted from here, like the retry budget: time spent reading the SQL or rows from a slow pipe is not the database's.
+    runOpts.stopAt = performance.now() + policy.deadlineMs;
+    runOpts.stopExitCode = opts.soft ? EXIT.OK : EXIT.TEMPFAIL;
+  }
   const result = await execSqlite({ open, run: runOpts, mode, onCommitted });
   const code = result.ok ? EXIT.OK : EXIT.NO;
   const changes = result.changes;
@@ -188,7 +197,7 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
   if (!quiet) {
     if (opts.raw) {
       const v = rawValue(allSets, nullText);
-      if (v instanceof Uint8Array) writeBytes(v);
+      if (v instanceof Uint8Array) stdout.writeBytes(v);
       else if (v !== undefined) stdout.write(v);
     } else if (format === "json" && mode.kind !== "check") {
       stdout.write(formatResults(allSets, { format, nullText }));
@@ -216,6 +225,8 @@ await runMain(PROGRAM, TABLE, async (args) => {
   try {
     return await body(args);
   } catch (err) {
+    // The deadline timer already printed this one (lib/sqlite/interrupt.ts).
+    if (err instanceof StatementDeadlineError && err.alreadyPrinted) return args.opts.soft ? EXIT.OK : err.exitCode;
     if (args.opts.soft && !(err instanceof InterruptedError)) {
       reportError(PROGRAM, err);
       return EXIT.OK;

@@ -44,6 +44,11 @@ class SyncWriter {
     this.size += s.length;
     if (this.size >= CHUNK) this.flush();
   }
+  /** Raw bytes (a blob for --raw), after what is buffered; same EPIPE/EAGAIN handling as text. */
+  writeBytes(b: Uint8Array): void {
+    this.flush();
+    writeAll(this.fd, b);
+  }
   flush(): void {
     if (this.parts.length === 0) return;
     const data = Buffer.from(this.parts.join(""));

@@ -23,6 +23,7 @@ const cleanups = new Map<number, Cleanup>();
 let nextId = 1;
 let received: HandledSignal | undefined;
 let installed = false;
+const handlers = new Map<HandledSignal, () => void>();
 
 /** Register a synchronous, idempotent cleanup; returns the function that unregisters it. */
 export function registerCleanup(fn: Cleanup): () => void {
@@ -60,7 +61,7 @@ export function installSignalHandlers(onSignal: (sig: HandledSignal, exitCode: n
   if (installed) return;
   installed = true;
   for (const sig of Object.keys(SIGNALS) as HandledSignal[]) {
-    process.on(sig, () => {
+    const handler = () => {
       if (received) return; // a second signal while cleaning up changes nothing
       received = sig;
       runCleanups();
@@ -72,8 +73,34 @@ export function installSignalHandlers(onSignal: (sig: HandledSignal, exitCode: n
         }
       }
       onSignal(sig, exitCodeForSignal(sig));
-    });
+    };
+    handlers.set(sig, handler);
+    process.on(sig, handler);
   }
+}
+
+/**
+ * Detach the handlers so SIGINT/SIGTERM/SIGHUP take the kernel's default
+ * action (the process ends at once, killed by that signal: the shell sees
+ * 128+N) until the returned function re-attaches them.
+ *
+ * For synchronous native work that JS cannot interrupt (a running SQLite
+ * statement): a JS handler would only run after that work returned, so a
+ * signal would wait for it. Use it only where ending the process without
+ * running the cleanups is safe (SQLite rolls an uncommitted transaction back
+ * on the next open). Verified with bun 1.4.5: removing the last listener
+ * restores SIG_DFL (SIGTERM mid-statement: 143 after 0.5 s instead of after
+ * the statement), and process.on installs the handler again.
+ */
+export function detachSignalHandlers(): () => void {
+  if (!installed || received) return () => {};
+  for (const [sig, h] of handlers) process.off(sig, h);
+  let attached = false;
+  return () => {
+    if (attached) return;
+    attached = true;
+    for (const [sig, h] of handlers) process.on(sig, h);
+  };
 }
 
 const listeners = new Set<(sig: HandledSignal) => void>();

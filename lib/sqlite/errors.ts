@@ -19,7 +19,7 @@
  *   INTERNAL / MISUSE                         -> SoftwareError (70)
  *   everything else (ERROR, CONSTRAINT, MISMATCH, RANGE, TOOBIG, ...) -> DataError (65)
  */
-import { DataError, HardshellError, IoError, PermissionError, SoftwareError, errorText } from "../core/errors";
+import { DataError, HardshellError, IoError, PermissionError, SoftwareError, TempFailError, errorText } from "../core/errors";
 
 export const SQLITE_BUSY = 5;
 export const SQLITE_LOCKED = 6;
@@ -97,5 +97,19 @@ export function toHardshellError(err: unknown, ctx: ErrorContext = {}): Hardshel
       return new DataError({ ...d, what: "SQL error" });
     default:
       return new DataError({ ...d, what: "SQL error" });
+  }
+}
+
+/**
+ * Exit 75: an explicit `--deadline` passed while a statement was running (or
+ * before its COMMIT). The transaction was rolled back. `alreadyPrinted` is
+ * true when the native deadline timer (./interrupt.ts) already wrote the
+ * message, so the command must not print it twice.
+ */
+export class StatementDeadlineError extends TempFailError {
+  readonly alreadyPrinted: boolean;
+  constructor(details: ConstructorParameters<typeof TempFailError>[0] & { alreadyPrinted?: boolean }) {
+    super(details);
+    this.alreadyPrinted = details.alreadyPrinted ?? false;
   }
 }

@@ -6,6 +6,8 @@
  * - check: `PRAGMA integrity_check` and `PRAGMA foreign_key_check` inside one
  *   read transaction (https://sqlite.org/pragma.html#pragma_integrity_check,
  *   #pragma_foreign_key_check). Read-only; writers are not blocked in WAL mode.
+ *   Damage that makes the check itself fail (SQLITE_CORRUPT, SQLITE_NOTADB) is
+ *   a finding (exit 1), not an I/O error; other I/O errors stay 74.
  * - checkpoint: `PRAGMA wal_checkpoint(MODE)` (https://sqlite.org/pragma.html#pragma_wal_checkpoint).
  *   Its first result column is 1 when a FULL/RESTART/TRUNCATE checkpoint could
  *   not complete because of readers or writers; that counts as busy and is
@@ -17,13 +19,18 @@
  *   but SQLite does not fsync the output ("SQLite does not invoke fsync() ... on
  *   the generated database"), hence our fsync. A reader of DEST sees the old
  *   file or the whole new copy, never a partial one; the temp file is removed on
- *   failure, on SIGTERM (registered cleanup) and before every retry. SIGKILL can
- *   leave `.DEST.hardshell-PID-*.tmp` behind: it is named for its owner pid.
+ *   failure, on a signal between statements (registered cleanup) and before every
+ *   retry. SIGKILL, or a signal or --deadline that ends a running VACUUM INTO at
+ *   once (./interrupt.ts), leaves `.DEST.hardshell-PID-*.tmp` behind: it is named
+ *   for its owner pid, and the next --backup to DEST removes those of dead pids.
  *   The target file name is a bound parameter (`VACUUM INTO ?`), never spliced.
+ *   The copy's mode is the source's, narrowed by an existing DEST's (a 0600
+ *   database never yields a 0644 copy); the temp file has it from creation.
  */
-import { closeSync, fsyncSync, openSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { CantCreateError, UsageError, fromErrno } from "../core/errors";
+import { CantCreateError, HardshellError, PermissionError, UsageError, fromErrno } from "../core/errors";
+import { sqliteErrorInfo } from "./errors";
 import { registerCleanup } from "../core/signals";
 import type { Connection } from "./open";
 import { runTransaction, scriptPlan, type RunOptions, type RunOutcome } from "./run";
@@ -35,9 +42,53 @@ export interface CheckReport {
   outcome: RunOutcome;
 }
 
+/** SQLITE_CORRUPT* or SQLITE_NOTADB: the file is damaged, which is what --check exists to find. */
+function isDamage(err: unknown): boolean {
+  const cause = err instanceof HardshellError ? err.cause : err;
+  const { primary } = sqliteErrorInfo(cause);
+  return primary === 11 || primary === 26;
+}
+
+/**
+ * Damage found by failing: integrity_check stops with SQLITE_CORRUPT on some
+ * damage (the sqlite3 CLI prints the rows before it, then the error), and a
+ * file with a damaged header is SQLITE_NOTADB at once. Read the rows it gets to
+ * one by one, then the error itself, as findings.
+ */
+function damageReport(conn: Connection, err: unknown): string[] {
+  const problems: string[] = [];
+  let last: unknown = err;
+  try {
+    const st = conn.db.prepare("PRAGMA integrity_check");
+    try {
+      for (const row of st.iterate() as Iterable<Record<string, unknown>>) {
+        const msg = String(Object.values(row)[0]);
+        if (msg !== "ok") problems.push(`integrity: ${msg.replace(/\n/g, " ")}`);
+      }
+      last = undefined;
+    } finally {
+      st.finalize();
+    }
+  } catch (e) {
+    last = e;
+  }
+  if (last !== undefined || problems.length === 0) {
+    const info = sqliteErrorInfo(last instanceof HardshellError ? last.cause : (last ?? err));
+    problems.push(`integrity: ${info.message}${info.code ? ` (${info.code})` : ""}`);
+  }
+  return problems;
+}
+
 export async function checkDatabase(conn: Connection, opts: RunOptions): Promise<CheckReport> {
   const stmts = splitSql("PRAGMA integrity_check; PRAGMA foreign_key_check");
-  const outcome = await runTransaction(conn, scriptPlan(stmts, [undefined, undefined]), opts);
+  let outcome: RunOutcome;
+  try {
+    outcome = await runTransaction(conn, scriptPlan(stmts, [undefined, undefined]), opts);
+  } catch (err) {
+    if (!isDamage(err)) throw err;
+    const none: RunOutcome = { sets: [], changes: 0, attempts: 1, waitedMs: 0, elapsedMs: 0, mode: "wrapped" };
+    return { ok: false, problems: damageReport(conn, err), outcome: none };
+  }
   const problems: string[] = [];
   const [integrity, fk] = outcome.sets;
   for (const row of integrity?.rows ?? []) {
@@ -77,6 +128,53 @@ export async function checkpoint(conn: Connection, mode: string, opts: RunOption
   });
 }
 
+/**
+ * Remove `.NAME.hardshell-PID-TAG.tmp` files of backups whose process is gone
+ * (SIGKILL, or a signal/deadline that ended a running VACUUM INTO at once,
+ * ./interrupt.ts). kill(pid, 0) failing with ESRCH means no such process;
+ * EPERM means it lives under another user. A reused pid only keeps the file.
+ */
+function sweepDeadTemps(dir: string, name: string): void {
+  const prefix = `.${name}.hardshell-`;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir).filter((e) => e.startsWith(prefix) && e.endsWith(".tmp"));
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    const pid = Number(/^(\d+)-[a-z0-9]+\.tmp$/.exec(e.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ESRCH") continue;
+    }
+    try {
+      unlinkSync(join(dir, e));
+    } catch {
+      /* gone already, or not ours to remove */
+    }
+  }
+}
+
+/** Permission bits for a copy of `source` written to `dest`: the source's, narrowed by an existing DEST's. */
+function copyMode(source: string, dest: string): number | undefined {
+  let mode: number;
+  try {
+    mode = statSync(source).mode & 0o777;
+  } catch {
+    return undefined; // :memory: or gone: SQLite's default applies
+  }
+  try {
+    mode &= statSync(dest).mode & 0o777;
+  } catch {
+    /* no DEST yet */
+  }
+  return mode;
+}
+
 /** Consistent online copy of the database to `dest` (temp file beside it, fsync, rename, fsync dir). */
 export async function backup(conn: Connection, dest: string, opts: RunOptions): Promise<RunOutcome> {
   const dir = dirname(dest);
@@ -92,6 +190,12 @@ export async function backup(conn: Connection, dest: string, opts: RunOptions): 
     if (err instanceof CantCreateError) throw err;
     /* absent: fine */
   }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new PermissionError({ what: "cannot write backup", subject: dest, hint: `permission denied: this user cannot create files in ${dir}`, cause: err });
+  }
+  sweepDeadTemps(dir, basename(dest));
   const tmp = join(dir, `.${basename(dest)}.hardshell-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);
   const removeTmp = () => {
     try {
@@ -100,13 +204,30 @@ export async function backup(conn: Connection, dest: string, opts: RunOptions): 
       /* not there */
     }
   };
+  // The copy holds the source's data, so it gets no wider mode than the source
+  // (nor than a DEST it replaces). The temp file is created empty with that mode
+  // before VACUUM INTO fills it (an existing empty file is allowed), so the data
+  // is never readable under a wider mode, not even briefly.
+  const mode = copyMode(conn.path, dest);
+  const freshTmp = () => {
+    removeTmp();
+    if (mode === undefined) return;
+    try {
+      closeSync(openSync(tmp, "wx", mode));
+      chmodSync(tmp, mode); // exact: the umask may have narrowed it further
+    } catch (err) {
+      throw fromErrno(err, { what: "cannot write backup", subject: dest });
+    }
+  };
   const unregister = registerCleanup(removeTmp);
   try {
     const stmts = splitSql("VACUUM INTO ?");
-    const outcome = await runTransaction(conn, scriptPlan(stmts, [[tmp]]), {
+    // Errors name the backup, not "line 1" of a script the user never wrote.
+    const plan = { statements: stmts, steps: [{ stmt: 0, bind: [tmp], where: `backup to ${dest}` }] };
+    const outcome = await runTransaction(conn, plan, {
       ...opts,
       open: { ...opts.open, readOnly: false }, // VACUUM INTO writes only the new file, so it works on a read-only source
-      beforeAttempt: removeTmp,
+      beforeAttempt: freshTmp,
     });
     try {
       const fd = openSync(tmp, "r");

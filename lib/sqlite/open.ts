@@ -7,7 +7,9 @@
  *   SQLITE_OPEN_CREATE (https://sqlite.org/c3ref/open.html), so even a file
  *   deleted between our stat and the open is reported, never re-created.
  *   Missing -> NoInputError (66); a directory or missing parent with --create
- *   -> CantCreateError (73); unreadable -> PermissionError (77).
+ *   -> CantCreateError (73); unreadable, or --create in a directory this user
+ *   cannot write -> PermissionError (77) saying so (access(2), asked only
+ *   after the open failed).
  * - `readOnly` opens with SQLITE_OPEN_READONLY; SQLite then refuses every write
  *   with SQLITE_READONLY (77).
  * - Connection settings applied on every open, before the first statement:
@@ -30,7 +32,7 @@
  * transaction is rolled back when the connection closes or the process dies).
  */
 import { Database } from "bun:sqlite";
-import { CantCreateError, NoInputError, UsageError, fromErrno, HardshellError } from "../core/errors";
+import { CantCreateError, NoInputError, PermissionError, UsageError, fromErrno, HardshellError } from "../core/errors";
 import { registerCleanup } from "../core/signals";
 import { toHardshellError } from "./errors";
 
@@ -116,18 +118,44 @@ export function openDatabase(o: OpenOptions): Connection {
 
 /** Why did the open fail? Asked of the file system only on this error path. */
 function diagnoseOpenFailure(o: OpenOptions, err: unknown): HardshellError {
-  const { statSync } = require("node:fs") as typeof import("node:fs");
+  const { statSync, accessSync, constants } = require("node:fs") as typeof import("node:fs");
+  const { dirname } = require("node:path") as typeof import("node:path");
+  const denied = (p: string, mode: number): boolean => {
+    try {
+      accessSync(p, mode);
+      return false;
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      return code === "EACCES" || code === "EPERM" || code === "EROFS";
+    }
+  };
   const { path } = o;
   if (!isMemory(path)) {
+    let st: import("node:fs").Stats;
     try {
-      if (statSync(path).isDirectory()) return new CantCreateError({ what: "database path is a directory", subject: path, cause: err });
+      st = statSync(path);
     } catch (serr) {
       const code = (serr as { code?: string }).code;
       if ((code === "ENOENT" || code === "ENOTDIR") && !o.create) {
         return new NoInputError({ what: "database does not exist", subject: path, hint: "check the path, or pass --create to make a new one", cause: err });
       }
-      if (code === "ENOENT" || code === "ENOTDIR") return new CantCreateError({ what: "cannot create database", subject: path, hint: "does its directory exist?", cause: err });
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        const dir = dirname(path);
+        if (denied(dir, constants.W_OK | constants.X_OK)) {
+          return new PermissionError({ what: "cannot create database", subject: path, hint: `permission denied: this user cannot write in ${dir}`, cause: err });
+        }
+        return new CantCreateError({ what: "cannot create database", subject: path, hint: "does its directory exist?", cause: err });
+      }
       return fromErrno(serr, { what: "cannot open database", subject: path });
+    }
+    if (st.isDirectory()) return new CantCreateError({ what: "database path is a directory", subject: path, cause: err });
+    if (denied(path, constants.R_OK)) {
+      return new PermissionError({
+        what: "permission denied",
+        subject: path,
+        hint: `mode ${(st.mode & 0o777).toString(8).padStart(4, "0")}, owner uid ${st.uid}; this user cannot read it`,
+        cause: err,
+      });
     }
   }
   return toHardshellError(err, { where: `opening ${path}` });

@@ -23,6 +23,8 @@
  *   transaction, https://sqlite.org/pragma.html#pragma_foreign_keys) runs
  *   statement by statement as written. It is retried only while nothing of it
  *   has committed; a busy error after a commit is a TempFailError that says so.
+ *   Each retry first DETACHes what the failed attempt ATTACHed, so it starts
+ *   from the connection state the first attempt had.
  * - Rows are collected per attempt and handed back only after COMMIT, so a
  *   retried attempt never prints rows twice and a failed one prints none.
  * - Retries: SQLITE_BUSY_* and SQLITE_LOCKED_* only (./errors.ts), with the shared
@@ -32,9 +34,20 @@
  * - An optional `guard` (RunOptions, e.g. node-sqlite3-wasm's DB.lock, ./dotlock.ts)
  *   is entered before each attempt prepares anything and left after its
  *   COMMIT/ROLLBACK; "held" counts as busy, through the same backoff.
- * - Right before COMMIT the runner yields one event-loop turn so a SIGTERM that
- *   arrived during a long statement is handled (rollback, exit 143) instead of
- *   committing.
+ * - Stopping a running statement (./interrupt.ts): from before BEGIN until right
+ *   before COMMIT, SIGINT/SIGTERM/SIGHUP take their default action (the process
+ *   ends at once, nothing committed) and an explicit deadline (`stopAt`) ends
+ *   it with exit 75. Both are disarmed before COMMIT, so a hard exit never hits
+ *   a transaction that committed. A transaction that finished after `stopAt`
+ *   is rolled back, not committed (exit 75). In as-written mode only
+ *   statements that cannot commit by themselves are armed (inside a
+ *   transaction and not COMMIT/END/RELEASE, or read-only, VACUUM INTO, a WAL
+ *   checkpoint).
+ *   With a `guard` (--dotlock) only when it is `hardExitSafe`: its DB.lock must
+ *   be removed after the process stopped touching the database (its reaper
+ *   does that); otherwise a signal or the deadline waits for the statement.
+ * - Right before COMMIT the runner yields one event-loop turn so a signal whose
+ *   JS handler is pending is handled (rollback, exit 128+N) instead of committing.
  *
  * Out of scope: opening (./open.ts), output (./format.ts), input rows (./batch.ts).
  * Calling sequence: openDatabase -> runTransaction(conn, plan, opts) -> close.
@@ -44,7 +57,8 @@ import { retryWithBackoff, type BackoffEnv, type BackoffPolicy, type RetryState 
 import { PermissionError, TempFailError, HardshellError } from "../core/errors";
 import { formatDuration } from "../core/duration";
 import { checkpointSignals } from "../core/signals";
-import { isBusy, sqliteErrorInfo, toHardshellError } from "./errors";
+import { isBusy, sqliteErrorInfo, toHardshellError, StatementDeadlineError } from "./errors";
+import { armStatement, type Disarm } from "./interrupt";
 import { configure, setBusyTimeout, type Connection, type OpenOptions } from "./open";
 import type { SqlValue } from "./params";
 import type { SqlStatement } from "./split";
@@ -83,6 +97,14 @@ export interface RunOptions {
   beforeAttempt?: () => void;
   /** Held around every attempt, from before its first statement to after COMMIT/ROLLBACK (--dotlock: ./dotlock.ts). */
   guard?: AttemptGuard;
+  /**
+   * performance.now() time of an explicit --deadline: a statement still running
+   * then ends the process with exit 75 (./interrupt.ts); a transaction that
+   * finishes after it is rolled back instead of committed.
+   */
+  stopAt?: number;
+  /** Exit status of that hard stop: 75, or 0 under --soft. */
+  stopExitCode?: number;
 }
 
 /**
@@ -94,6 +116,8 @@ export interface AttemptGuard {
   enter(conn: Connection): Promise<void> | void;
   leave(): void;
   isHeld(err: unknown): boolean;
+  /** True when the process may end at once mid-statement (./interrupt.ts) without leaving the guard's lock behind. */
+  readonly hardExitSafe?: boolean;
 }
 
 export interface RunOutcome {
@@ -124,6 +148,23 @@ export function isControlStatement(s: SqlStatement): boolean {
 
 const COMMITTING = new Set(["COMMIT", "END", "RELEASE"]);
 
+/**
+ * May a hard exit (./interrupt.ts) happen while this statement runs? Only when
+ * it cannot commit anything itself: inside a transaction and not a committing
+ * statement, or read-only outside one (sqlite3_stmt_readonly is also true for
+ * COMMIT/RELEASE, hence the word check first), VACUUM INTO (it writes only
+ * the new file; an interrupted one leaves the source untouched), or a WAL
+ * checkpoint.
+ */
+function cannotCommit(s: SqlStatement, st: Statement, inTransaction: boolean): boolean {
+  const w0 = s.words[0] ?? "";
+  if (COMMITTING.has(w0)) return false;
+  if (w0 === "VACUUM" && s.words.includes("INTO")) return true;
+  // A checkpoint only copies committed pages back; an interrupted one is redone later (https://sqlite.org/wal.html#checkpointing).
+  if (w0 === "PRAGMA" && s.words.includes("WAL_CHECKPOINT")) return true;
+  return inTransaction || st.readonly;
+}
+
 /** Build the plan of a plain script: every statement once, with its bind values. */
 export function scriptPlan(statements: SqlStatement[], binds: (SqlValue[] | undefined)[]): Plan {
   return {
@@ -152,11 +193,44 @@ function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[
   }
 }
 
+function deadlineText(conn: Connection, opts: RunOptions, where: string | undefined, note: string): { what: string; subject: string; hint: string } {
+  return {
+    what: "deadline reached while a statement was running",
+    subject: where ? `${conn.path} [${where}]` : conn.path,
+    hint: `--deadline ${formatDuration(opts.policy.deadlineMs)}; ${note}; try again later`,
+  };
+}
+
+/** Arm ./interrupt.ts for the statements about to run; the message names `where` once known. */
+function arm(conn: Connection, opts: RunOptions, where: () => string | undefined, note: () => string): Disarm {
+  // A guard (--dotlock's DB.lock) must be released after the process stopped touching the
+  // database: only when it has a helper that does so after a hard exit may the process end at once.
+  if (opts.guard && !opts.guard.hardExitSafe) return () => false;
+  return armStatement({
+    stopAt: opts.stopAt,
+    exitCode: opts.stopExitCode,
+    message: () => {
+      const t = deadlineText(conn, opts, where(), note());
+      return `${t.what}: ${t.subject} (${t.hint})`;
+    },
+  });
+}
+
+/** Throw exit 75 when the deadline passed (or its message was printed) before a commit. */
+function checkDeadline(conn: Connection, opts: RunOptions, printed: boolean, where: string | undefined, note: string): void {
+  if (opts.stopAt === undefined) return;
+  if (!printed && performance.now() < opts.stopAt) return;
+  throw new StatementDeadlineError({ ...deadlineText(conn, opts, where, note), attempts: 1, waitedMs: 0, alreadyPrinted: printed });
+}
+
 /** One attempt in wrapped mode: BEGIN [IMMEDIATE] ... COMMIT. */
 async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, info: { began?: RunOutcome["began"] }): Promise<ResultSet[]> {
   const db = conn.db;
   const prepared: (Statement | undefined)[] = [];
   let writes = false;
+  let disarm: Disarm | undefined;
+  const note = opts.failNote ?? "nothing was committed";
+  let where: string | undefined;
   try {
     for (const [i, s] of plan.statements.entries()) {
       try {
@@ -184,6 +258,9 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
       }
     }
     info.began = writes ? "BEGIN IMMEDIATE" : "BEGIN";
+    // The deadline message is written before BEGIN: it names the statement only when there is one.
+    where = plan.steps.length === 1 ? plan.steps[0]!.where : undefined;
+    disarm = arm(conn, opts, () => where, () => note);
     db.run(info.began);
     const sets: ResultSet[] = [];
     for (const step of plan.steps) {
@@ -196,10 +273,13 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
         throw toHardshellError(err, { where: step.where, note: opts.failNote ?? "nothing was committed" });
       }
     }
+    // Disarm before COMMIT: from here on no hard exit may happen.
+    checkDeadline(conn, opts, disarm(), where, note);
     await checkpointSignals();
     db.run("COMMIT");
     return sets;
   } catch (err) {
+    disarm?.();
     if (db.inTransaction) {
       try {
         db.run("ROLLBACK");
@@ -218,18 +298,24 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
 async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, progress: { committed: string | undefined }): Promise<ResultSet[]> {
   const db = conn.db;
   const sets: ResultSet[] = [];
+  const noteNow = () => (progress.committed ? `the script had committed up to ${progress.committed}` : "nothing was committed");
   for (const step of plan.steps) {
     const s = plan.statements[step.stmt]!;
     let st: Statement | undefined;
+    let disarm: Disarm | undefined;
     try {
       await checkpointSignals();
+      checkDeadline(conn, opts, false, step.where, noteNow());
       st = db.prepare(s.sql);
       if (!st.readonly && opts.open.readOnly) {
         throw new PermissionError({ what: "write refused in --read-only mode", subject: step.where, hint: "drop --read-only to write" });
       }
+      if (cannotCommit(s, st, db.inTransaction)) disarm = arm(conn, opts, () => step.where, noteNow);
       execute(st, step.bind, sets);
+      if (disarm) checkDeadline(conn, opts, disarm(), step.where, noteNow());
       if (!db.inTransaction && (!st.readonly || COMMITTING.has(s.words[0] ?? ""))) progress.committed ??= step.where;
     } catch (err) {
+      disarm?.();
       if (db.inTransaction) {
         try {
           db.run("ROLLBACK");
@@ -262,6 +348,22 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
 }
 
 /**
+ * Undo what an earlier as-written attempt did to the connection itself: ATTACH
+ * survives ROLLBACK (it is connection state, not database content), so
+ * re-running `ATTACH 'm.db' AS m` failed with "database m is already in use".
+ * Every schema but main and temp was attached by the script (the connection
+ * attaches nothing itself).
+ */
+function detachAll(conn: Connection): void {
+  const rows = conn.db.query("PRAGMA database_list").values() as unknown[][];
+  for (const row of rows) {
+    const name = String(row[1]);
+    if (name === "main" || name === "temp") continue;
+    conn.db.run(`DETACH DATABASE "${name.replace(/"/g, '""')}"`);
+  }
+}
+
+/**
  * Run a plan as one transaction with retries. Returns the rows (only after
  * COMMIT) and the retry statistics; throws hardshell error values.
  */
@@ -275,16 +377,20 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
   let changes = 0;
   try {
     const r = await retryWithBackoff(
-      async () => {
+      async (state) => {
         await opts.guard?.enter(conn);
         try {
-          const left = opts.policy.deadlineMs - (performance.now() - start);
+          let left = opts.policy.deadlineMs - (performance.now() - start);
+          // --each: the explicit deadline spans every batch, not just this one.
+          if (opts.stopAt !== undefined) left = Math.min(left, opts.stopAt - performance.now());
           const busy = Math.max(0, Math.min(opts.busyTimeoutMs, Math.floor(left)));
           if (busy !== currentBusy) {
             setBusyTimeout(conn, busy);
             currentBusy = busy;
           }
           configure(conn, opts.open);
+          // A retry starts from the connection state the first attempt had.
+          if (asWritten && state.attempts > 1) detachAll(conn);
           opts.beforeAttempt?.();
           if (opts.countChanges) before = totalChanges(conn);
           const sets = asWritten ? await attemptAsWritten(conn, plan, opts, progress) : await attemptWrapped(conn, plan, opts, info);
@@ -315,7 +421,36 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
     );
     return { sets: r.value, changes, attempts: r.attempts, waitedMs: r.waitedMs, elapsedMs: performance.now() - start, mode: asWritten ? "as-written" : "wrapped", began: info.began };
   } catch (err) {
+    const dirErr = readonlyDirectory(err, conn, opts, progress.committed ? `the script had committed up to ${progress.committed}` : "nothing was committed");
+    if (dirErr) throw dirErr;
     if (err instanceof HardshellError) throw err;
     throw toHardshellError(err, { note: progress.committed ? `committed up to ${progress.committed}` : "nothing was committed" });
   }
+}
+
+/**
+ * SQLITE_READONLY_DIRECTORY: SQLite must create DB-journal, or DB-wal and DB-shm,
+ * beside the database and this user cannot write in its directory
+ * (https://sqlite.org/rescode.html#readonly_directory). A WAL database needs
+ * DB-shm even to be read (https://sqlite.org/wal.html#readonly); opening it
+ * with immutable=1 would skip that but is unsafe while anyone may write it.
+ */
+function readonlyDirectory(err: unknown, conn: Connection, opts: RunOptions, note: string): PermissionError | undefined {
+  const cause = err instanceof HardshellError ? err.cause : err;
+  if (sqliteErrorInfo(cause).code !== "SQLITE_READONLY_DIRECTORY") return undefined;
+  const slash = conn.path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : conn.path.slice(0, slash) || "/";
+  return opts.open.readOnly
+    ? new PermissionError({
+        what: "cannot read a WAL database whose directory is not writable",
+        subject: conn.path,
+        hint: `SQLite must create ${conn.path}-shm even to read, and this user cannot write in ${dir}; read a copy, or ask the owner to switch it to PRAGMA journal_mode=DELETE`,
+        cause,
+      })
+    : new PermissionError({
+        what: "cannot write the database: its directory is not writable",
+        subject: conn.path,
+        hint: `SQLite creates its journal beside the database, and this user cannot write in ${dir}; ${opts.failNote ?? note}`,
+        cause,
+      });
 }

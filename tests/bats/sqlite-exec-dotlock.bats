@@ -115,6 +115,8 @@ start_holder() {
   st=0
   wait "$pid" || st=$?
   assert_equal "$st" "143"
+  # Mid-statement the process ends at once; its reaper removes DB.lock right after (hang guard 5 s).
+  for i in $(seq 250); do [ -e "$DB.lock" ] || break; sleep 0.02; done
   [ ! -e "$DB.lock" ]
   assert_equal "$(sqlite3 "$DB" 'SELECT count(*) FROM t')" "0"
 }
@@ -139,4 +141,42 @@ start_holder() {
   run "$SE" --dotlock --dotlock-stale soon "$DB" "SELECT 1"
   assert_failure 64
   assert_output --partial '"soon"'
+}
+
+# ---------------------------------------------------------------- stopping a running statement under --dotlock
+
+FOREVER="INSERT INTO t(v) VALUES ('doomed'); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"
+
+# DB.lock gone within 5 s (the reaper acts once sqlite-exec is gone), then a node-sqlite3-wasm
+# writer gets in at once, and the stopped transaction's row is never visible.
+assert_lock_released() {
+  local i
+  for i in $(seq 250); do [ -e "$DB.lock" ] || break; sleep 0.02; done
+  [ ! -e "$DB.lock" ]
+  run "$NODE" "$PEER" "$DB" insert after 1 0 2000
+  assert_success
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "after-1"
+  assert_equal "$(sqlite3 "$DB" 'PRAGMA integrity_check')" "ok"
+  sqlite3 "$DB" "DELETE FROM t"
+}
+
+@test "--dotlock: SIGINT and --deadline stop a statement that runs forever, and DB.lock is removed after the process is gone" {
+  run timeout --preserve-status -k 9 -s INT 1 "$SE" --dotlock "$DB" "$FOREVER"
+  assert_failure 130
+  assert_lock_released
+  run --separate-stderr timeout -s KILL 10 "$SE" --dotlock --deadline 1s "$DB" "$FOREVER"
+  assert_failure 75
+  [[ "$stderr" == *"deadline reached while a statement was running"* ]]
+  assert_lock_released
+}
+
+@test "--dotlock: a SIGKILLed sqlite-exec does not leave DB.lock behind for node-sqlite3-wasm apps" {
+  "$SE" --dotlock "$DB" "$FOREVER" >/dev/null 2>&1 &
+  pid=$!
+  for i in $(seq 100); do [ -d "$DB.lock" ] && break; sleep 0.02; done
+  [ -d "$DB.lock" ]
+  sleep 0.2
+  kill -KILL "$pid"
+  wait "$pid" || true
+  assert_lock_released
 }

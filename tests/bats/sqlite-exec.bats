@@ -409,3 +409,210 @@ with c:
   run "$SE" --checkpoint=SOMETIMES "$DB"
   assert_failure 64
 }
+
+# ---------------------------------------------------------------- stopping a running statement
+
+# A write transaction that inserted a row, then a statement that never ends.
+FOREVER="INSERT INTO t(v) VALUES ('doomed'); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c) SELECT count(*) FROM c"
+
+# The transaction left nothing visible: only the committed 'before' row, integrity ok, no debris.
+assert_rolled_back() {
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "before"
+  assert_equal "$(sqlite3 "$DB" 'PRAGMA integrity_check')" "ok"
+  assert_equal "$(leftovers "$T" a.db a.db-journal a.db-wal a.db-shm)" ""
+}
+
+@test "SIGINT, SIGTERM and SIGHUP stop a statement that runs forever: 130/143/129, its row never visible" {
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('before')"
+  for sig in INT:130 TERM:143 HUP:129; do
+    # timeout sends the signal after 1 s; -k 9: SIGKILL 9 s later is the hang guard (137 fails the test).
+    run timeout --preserve-status -k 9 -s "${sig%:*}" 1 "$SE" "$DB" "$FOREVER"
+    [ "$status" -eq "${sig#*:}" ] || { echo "SIG${sig%:*}: exit $status, want ${sig#*:}"; false; }
+    assert_output ""
+    assert_rolled_back
+  done
+}
+
+@test "--deadline 1s stops a statement that runs forever: exit 75 saying so, its row never visible" {
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('before')"
+  run --separate-stderr timeout -k 9 -s KILL 10 "$SE" --deadline 1s "$DB" "$FOREVER"
+  assert_failure 75
+  assert_equal "$stderr" "sqlite-exec: deadline reached while a statement was running: $DB (--deadline 1s; nothing was committed; try again later)"
+  assert_output ""
+  assert_rolled_back
+}
+
+@test "--deadline stops a running statement on a WAL database too, and --soft turns it into exit 0" {
+  "$SE" --wal "$DB" "INSERT INTO t(v) VALUES ('before')"
+  run --separate-stderr timeout -s KILL 10 "$SE" --deadline 500ms "$DB" "$FOREVER"
+  assert_failure 75
+  [[ "$stderr" == *"deadline reached while a statement was running"* ]]
+  assert_rolled_back
+  run --separate-stderr timeout -s KILL 10 "$SE" --soft --deadline 500ms "$DB" "$FOREVER"
+  assert_success
+  [[ "$stderr" == *"deadline reached while a statement was running"* ]]
+  assert_rolled_back
+  # A statement that finishes in time still commits under --deadline.
+  run "$SE" --deadline 5s "$DB" "INSERT INTO t(v) VALUES ('after')"
+  assert_success
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "before,after"
+}
+
+# ---------------------------------------------------------------- permissions (as another user)
+
+# nobody runs a copy of the binary in a 755 directory under /tmp: the checkout may sit in a 0700 one.
+nobody_setup() {
+  [ "$(id -u)" -eq 0 ] || skip "needs root to run as another user"
+  command -v runuser >/dev/null || skip "runuser is missing"
+  PUB="$(mktemp -d /tmp/hs-nobody.XXXXXX)"
+  chmod 755 "$PUB"
+  cp "$DIST/sqlite-exec" "$PUB/sqlite-exec"
+}
+as_nobody() { runuser -u nobody -- "$PUB/sqlite-exec" "$@"; }
+local_teardown() { if [ -n "${PUB:-}" ]; then rm -rf "$PUB"; fi; }
+
+@test "permission problems are exit 77 saying what is denied: another user's 0600 db, --create, --backup, a WAL db read-only" {
+  nobody_setup
+  cd "$PUB"
+  sqlite3 priv.db "CREATE TABLE t(a); INSERT INTO t VALUES (1)"
+  chmod 600 priv.db
+  mkdir ro bk
+  sqlite3 ro/w.db "PRAGMA journal_mode=WAL; CREATE TABLE t(a); INSERT INTO t VALUES (1)" >/dev/null
+  sqlite3 ro/j.db "CREATE TABLE t(a); INSERT INTO t VALUES (1)"
+  chmod 644 ro/w.db ro/j.db
+  before="$(sha1sum priv.db ro/w.db ro/j.db)"
+
+  run --separate-stderr as_nobody priv.db "SELECT * FROM t"
+  assert_failure 77
+  assert_equal "$stderr" "sqlite-exec: permission denied: priv.db (mode 0600, owner uid 0; this user cannot read it)"
+
+  run --separate-stderr as_nobody --create ro/new.db "CREATE TABLE x(a)"
+  assert_failure 77
+  assert_equal "$stderr" "sqlite-exec: cannot create database: ro/new.db (permission denied: this user cannot write in ro)"
+  [ ! -e ro/new.db ]
+
+  run --separate-stderr as_nobody ro/j.db --backup bk/copy.db
+  assert_failure 77
+  assert_equal "$stderr" "sqlite-exec: cannot write backup: bk/copy.db (permission denied: this user cannot create files in bk)"
+  assert_equal "$(leftovers bk)" ""
+
+  run --separate-stderr as_nobody --read-only ro/w.db "SELECT * FROM t"
+  assert_failure 77
+  [[ "$stderr" == "sqlite-exec: cannot read a WAL database whose directory is not writable: ro/w.db (SQLite must create ro/w.db-shm even to read, and this user cannot write in ro;"* ]]
+
+  # A rollback-journal database reads fine read-only; writing it needs its directory.
+  run as_nobody --read-only ro/j.db "SELECT * FROM t"
+  assert_success
+  assert_output "1"
+  chmod 666 ro/j.db
+  run --separate-stderr as_nobody ro/j.db "INSERT INTO t VALUES (2)"
+  assert_failure 77
+  [[ "$stderr" == "sqlite-exec: cannot write the database: its directory is not writable: ro/j.db"* ]]
+  chmod 644 ro/j.db
+
+  assert_equal "$(sha1sum priv.db ro/w.db ro/j.db)" "$before"
+  assert_equal "$(leftovers ro w.db j.db)" ""
+}
+
+# ---------------------------------------------------------------- --backup file modes and debris
+
+@test "--backup keeps a 0600 database's mode and never widens an existing DEST's" {
+  umask 022
+  "$SE" "$DB" "INSERT INTO t(v) VALUES ('secret')"
+  chmod 600 "$DB"
+  mkdir "$T/bk"
+  run "$SE" "$DB" --backup "$T/bk/copy.db"
+  assert_success
+  assert_equal "$(stat -c %a "$T/bk/copy.db")" "600"
+  assert_equal "$(sqlite3 "$T/bk/copy.db" 'SELECT v FROM t')" "secret"
+  # A wider source does not widen the 0600 DEST it replaces.
+  chmod 644 "$DB"
+  run "$SE" "$DB" --backup "$T/bk/copy.db"
+  assert_success
+  assert_equal "$(stat -c %a "$T/bk/copy.db")" "600"
+  chmod 640 "$T/bk/copy.db"
+  run "$SE" "$DB" --backup "$T/bk/copy.db"
+  assert_success
+  assert_equal "$(stat -c %a "$T/bk/copy.db")" "640"
+  assert_equal "$(leftovers "$T/bk" copy.db)" ""
+}
+
+@test "--backup removes temp files a dead backup left beside DEST, and keeps a live one's" {
+  mkdir "$T/bk"
+  dead="$(sh -c 'echo $$')"
+  touch "$T/bk/.copy.db.hardshell-$dead-abc123.tmp" "$T/bk/.copy.db.hardshell-$$-def456.tmp" "$T/bk/.other.db.hardshell-$dead-abc123.tmp"
+  run "$SE" "$DB" --backup "$T/bk/copy.db"
+  assert_success
+  assert_equal "$(leftovers "$T/bk" copy.db ".copy.db.hardshell-$$-def456.tmp" ".other.db.hardshell-$dead-abc123.tmp")" ""
+  [ ! -e "$T/bk/.copy.db.hardshell-$dead-abc123.tmp" ]
+}
+
+# ---------------------------------------------------------------- --check on damaged files
+
+@test "--check reports a damaged file as a finding: exit 1, text and {\"ok\":false,...}, the file untouched" {
+  sqlite3 "$DB" "CREATE INDEX tv ON t(v); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < 2000) INSERT INTO t(v) SELECT hex(randomblob(50)) FROM c"
+  # Overwrite two b-tree pages (4096-byte pages 6 and 7) with text.
+  head -c 8192 /dev/zero | tr '\0' 'x' | dd of="$DB" bs=4096 seek=5 conv=notrunc status=none
+  printf 'this is not a database, only text that is long enough to have a header of a hundred bytes........\n' > "$T/text.db"
+  sum="$(sha1sum "$DB" "$T/text.db")"
+  for f in "$DB" "$T/text.db"; do
+    run --separate-stderr "$SE" --check "$f"
+    assert_failure 1
+    assert_equal "$stderr" ""
+    [[ "$output" == "integrity: "* ]]
+    run --separate-stderr "$SE" --check --json "$f"
+    assert_failure 1
+    assert_equal "$stderr" ""
+    assert_equal "$(printf '%s' "$output" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], len(d["problems"]) > 0)')" "False True"
+  done
+  run "$SE" --check --json "$T/text.db"
+  assert_output '{"ok":false,"problems":["integrity: file is not a database (SQLITE_NOTADB)"]}'
+  assert_equal "$(sha1sum "$DB" "$T/text.db")" "$sum"
+}
+
+# ---------------------------------------------------------------- output into a closed pipe
+
+@test "a reader that goes away (| head -c1) ends --raw blob, text and json output alike: 141, no error line" {
+  export SE DB
+  for q in "--raw|SELECT randomblob(4000000)" "--raw|SELECT hex(randomblob(4000000))" "--format=tsv|SELECT hex(randomblob(4000000))" "--json|SELECT hex(randomblob(4000000))"; do
+    run --separate-stderr bash -c '"$SE" "$1" "$DB" "$2" | head -c1 >/dev/null; echo "${PIPESTATUS[0]}"' _ "${q%%|*}" "${q#*|}"
+    assert_output "141"
+    assert_equal "$stderr" ""
+  done
+  run bash -c '"$SE" --raw "$DB" "SELECT randomblob(4000000)" | wc -c'
+  assert_output "4000000"
+}
+
+# ---------------------------------------------------------------- retrying scripts that change the connection
+
+@test "a script that ATTACHes a busy database is retried from a clean connection and succeeds" {
+  sqlite3 "$T/m.db" "CREATE TABLE t(v TEXT)"
+  # The holder takes m.db's write lock: ATTACH (a read) succeeds, the INSERT into m is busy.
+  { echo "BEGIN IMMEDIATE; INSERT INTO t(v) VALUES ('holder');"; sleep 1.5; echo "COMMIT;"; } | sqlite3 "$T/m.db" &
+  holder=$!
+  sleep 0.3
+  run --separate-stderr "$SE" --stats --busy-timeout 100ms --retries 30 --backoff-max 200ms "$DB" \
+    "ATTACH '$T/m.db' AS m; INSERT INTO m.t(v) VALUES ('waiter'); DETACH m"
+  wait "$holder"
+  assert_success
+  [[ "$stderr" =~ attempts=([0-9]+) ]]
+  [ "${BASH_REMATCH[1]}" -ge 2 ]
+  assert_equal "$(sqlite3 "$T/m.db" 'SELECT group_concat(v) FROM t')" "holder,waiter"
+  assert_equal "$(leftovers "$T" a.db m.db)" ""
+}
+
+@test "--read-only reads a WAL database in a directory it cannot write while DB-shm exists (a writer has it open)" {
+  nobody_setup
+  mkdir "$PUB/ro"
+  sqlite3 "$PUB/ro/w.db" "PRAGMA journal_mode=WAL; CREATE TABLE t(a); INSERT INTO t VALUES (1)" >/dev/null
+  chmod 644 "$PUB/ro/w.db"
+  # The writer keeps w.db open, so w.db-wal and w.db-shm exist while nobody reads.
+  run python3 -c '
+import sqlite3, subprocess, sys
+c = sqlite3.connect(sys.argv[1] + "/ro/w.db")
+c.execute("INSERT INTO t VALUES (2)"); c.commit()
+r = subprocess.run(["runuser", "-u", "nobody", "--", sys.argv[1] + "/sqlite-exec", "--read-only", sys.argv[1] + "/ro/w.db", "SELECT count(*) FROM t"], capture_output=True, text=True)
+print(r.returncode, r.stdout.strip(), r.stderr.strip())
+' "$PUB"
+  assert_output "0 2 "
+}

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openDatabase, type Connection } from "../../../lib/sqlite/open";
@@ -52,5 +52,26 @@ describe("maintenance", () => {
     expect(r.sets[0]!.columns).toEqual(["busy", "log", "checkpointed"]);
     expect(r.sets[0]!.rows[0]![0]).toBe(0n);
     await expect(checkpoint(conn!, "SOMETIMES", opts)).rejects.toBeInstanceOf(UsageError);
+  });
+  test("check: a file that is not a database is a finding, not an error", async () => {
+    setup("create table t(a);");
+    conn!.close();
+    const path = join(dir, "text.db");
+    writeFileSync(path, "this is not a database, only text that is long enough to have a header of a hundred bytes...\n");
+    conn = openDatabase({ path });
+    const r = await checkDatabase(conn, { policy: { baseMs: 1, maxMs: 5, retries: 2, deadlineMs: 2000 }, busyTimeoutMs: 100, open: { path } });
+    expect(r.ok).toBe(false);
+    expect(r.problems).toEqual(["integrity: file is not a database (SQLITE_NOTADB)"]);
+  });
+  test("backup: the copy has the source's mode, narrowed by an existing DEST's", async () => {
+    const { path, opts } = setup("create table t(a); insert into t values(1);");
+    const dest = join(dir, "copy.db");
+    chmodSync(path, 0o600);
+    await backup(conn!, dest, opts);
+    expect(statSync(dest).mode & 0o777).toBe(0o600);
+    chmodSync(path, 0o644);
+    chmodSync(dest, 0o640);
+    await backup(conn!, dest, opts);
+    expect(statSync(dest).mode & 0o777).toBe(0o640);
   });
 });

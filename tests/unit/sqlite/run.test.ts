@@ -8,6 +8,7 @@ import { isControlStatement, runTransaction, scriptPlan, type RunOptions } from 
 import { splitSql } from "../../../lib/sqlite/split";
 import { bindScript, parseBindings } from "../../../lib/sqlite/params";
 import { DataError, PermissionError, TempFailError } from "../../../lib/core/errors";
+import { StatementDeadlineError } from "../../../lib/sqlite/errors";
 import type { BackoffEnv } from "../../../lib/core/backoff";
 
 let dir = "";
@@ -123,6 +124,30 @@ describe("runTransaction", () => {
   test("as written: a transaction the script leaves open is rolled back, not committed", async () => {
     const { path, conn, other } = setup();
     await runTransaction(conn, plan("begin; insert into t(v) values('a')"), opts(path));
+    expect(count(other)).toBe(0);
+  });
+  test("as written: a busy retry first detaches what the failed attempt attached", async () => {
+    const { path, conn } = setup();
+    const m = join(dir, "m.db");
+    const holder = new Database(m, { create: true });
+    conns.push(holder);
+    holder.run("create table t(v)");
+    holder.run("begin immediate");
+    const r = await runTransaction(conn, plan(`attach '${m}' as m; insert into m.t values('x'); detach m`), opts(path, {
+      onRetry: () => {
+        if (holder.inTransaction) holder.run("commit"); // released while we back off
+      },
+    }));
+    expect(r.attempts).toBe(2);
+    expect(holder.query("select v from t").values()).toEqual([["x"]]);
+  });
+  test("a deadline that passed is exit 75 before the next statement, and nothing is committed", async () => {
+    const { path, conn, other } = setup();
+    const err = await runTransaction(conn, plan("begin; insert into t(v) values('a'); commit"), opts(path, { stopAt: performance.now() - 1 })).catch((e) => e);
+    expect(err).toBeInstanceOf(StatementDeadlineError);
+    expect(err.exitCode).toBe(75);
+    expect(err.message).toContain("deadline reached while a statement was running");
+    expect(err.message).toContain("nothing was committed");
     expect(count(other)).toBe(0);
   });
 });
