@@ -184,7 +184,7 @@ function signalExit(signalCode: string | null | undefined): number | undefined {
 }
 
 /** Run CMD with stdout on the temp file; resolves with its exit code (128+N when killed). */
-async function runChild(argv: string[], stdin: number | "inherit", stdoutFd: number): Promise<number> {
+async function runChild(argv: string[], stdin: number | "inherit", stdoutFd: number, onSpawn?: (pid: number) => void): Promise<number> {
   let child: Bun.Subprocess;
   try {
     child = Bun.spawn(argv, { stdin, stdout: stdoutFd, stderr: "inherit" });
@@ -194,6 +194,7 @@ async function runChild(argv: string[], stdin: number | "inherit", stdoutFd: num
     if (code === "EACCES") throw new UnavailableError({ what: "command not executable", subject: argv[0], hint: "FILE left unchanged" });
     throw fromErrno(err, { what: "cannot run command", subject: argv[0] });
   }
+  onSpawn?.(child.pid); // the lock records CMD: it stays live while CMD runs, even if we are SIGKILLed
   // Forward the polite signals to the child; our own handler then cleans up and exits 128+N.
   const off = onSignal((sig) => {
     try {
@@ -296,7 +297,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
       }
       let code: number;
       try {
-        code = await runChild(content.argv, stdin, temp.fd);
+        code = await runChild(content.argv, stdin, temp.fd, (pid) => lock?.adoptChild(pid));
       } finally {
         if (oldFd !== undefined) closeSync(oldFd);
       }

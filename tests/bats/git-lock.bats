@@ -483,13 +483,14 @@ EOF
   assert_output --partial '"verdict": "active"'
 }
 
-@test "a SIGKILLed holder's run lock is taken over once stale" {
+@test "a SIGKILLed holder's run lock is taken over once stale and its command is gone" {
   cd "$R"
   git-lock run --stale-after 1s -- sh -c 'echo $$ > "$1"; exec sleep 30' sh "$T/child.pid" 3>&- &
   local holder=$!
   wait_for "$T/child.pid"
   KILL_PIDS="$(cat "$T/child.pid")"
   kill -9 "$holder"
+  kill -9 "$KILL_PIDS"
   [ -d "$G/hardshell-run.lock" ]
   run git-lock run --stale-after 1s --timeout 10s -- echo taken
   assert_success
