@@ -487,3 +487,88 @@ EOF
   [ $((big - base)) -lt 65536 ]
   rm -f big
 }
+
+# ---------------------------------------------------------------- lock liveness
+
+# True once pid $1 has ended (gone, or a zombie nobody reaps).
+aw_ended() {
+  local s
+  s=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
+  [ "$s" = Z ] || [ "$s" = X ]
+}
+
+aw_wait_ended() {
+  local i
+  for ((i = 0; i < 250; i++)); do aw_ended "$1" && return 0; sleep 0.02; done
+  return 1
+}
+
+# Wait (~5s) until FILE.lock's owner record names the command run under it.
+aw_wait_adopted() {
+  local i
+  for ((i = 0; i < 250; i++)); do grep -q '"child"' "$1/owner" 2>/dev/null && return 0; sleep 0.02; done
+  return 1
+}
+
+@test "--lock -- CMD: a SIGKILLed writer's orphaned CMD keeps FILE.lock, the next writer gets 75 and FILE stays; after CMD ends the lock is taken over" {
+  echo old > f
+  "$AW" --lock f -- sh -c 'echo $$ > "$1"; exec sleep 60' sh "$T/job.pid" 3>&- &
+  local writer=$!
+  wait_for "$T/job.pid"
+  local job
+  job=$(cat "$T/job.pid")
+  aw_wait_adopted f.lock
+  kill -9 "$writer"
+  wait "$writer" || true
+  ! aw_ended "$job"
+  touch -d '2 hours ago' f.lock        # long past the stale threshold: only CMD keeps it
+  run "$AW" --lock --lock-timeout 1s f <<<"new"
+  assert_failure 75
+  assert_output --partial "held by pid $job"
+  assert_equal "$(cat f)" "old"
+  [ -d f.lock ]
+  kill -9 "$job"
+  aw_wait_ended "$job"
+  run "$AW" --lock --lock-timeout 10s f <<<"new"
+  assert_success
+  assert_equal "$(cat f)" "new"
+  assert_equal "$(leftovers "$T" f job.pid)" ""
+}
+
+@test "another user's flock on the (sticky, world-writable) parent directory cannot block taking over a stale FILE.lock, and it cannot flock the lock itself" {
+  command -v flock >/dev/null || skip "flock(1) not installed"
+  command -v runuser >/dev/null || skip "runuser(1) not installed"
+  command -v setsid >/dev/null || skip "setsid(1) not installed"
+  [ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+  # Somewhere nobody can reach (the checkout may be in a 0700 directory), shaped like /tmp.
+  local d holder i rc=0 out="" mode="" stranger=0 held=0 content left
+  d=$(mktemp -d /tmp/hardshell-flock.XXXXXX)
+  chmod 1777 "$d"
+  echo old > "$d/f"
+  # A real stale lock: the writer is SIGKILLed by its own command, which then ends too.
+  "$AW" --lock "$d/f" -- sh -c 'kill -9 $PPID' || rc=$?
+  if [ "$rc" -eq 137 ] && [ -d "$d/f.lock" ]; then
+    mode=$(stat -c %A "$d/f.lock")
+    touch -d '2 hours ago' "$d/f.lock"
+    # nobody may read the parent, so it can flock it, and keeps doing so.
+    setsid runuser -u nobody -- flock "$d" sleep 60 </dev/null >/dev/null 2>&1 3>&- &
+    holder=$!
+    for ((i = 0; i < 250; i++)); do flock -n "$d" true || break; sleep 0.02; done
+    flock -n "$d" true || held=1
+    # ... but it cannot open the lock directory to flock that.
+    runuser -u nobody -- flock -n "$d/f.lock" true 2>/dev/null && stranger=1
+    rc=0
+    out=$("$AW" --lock --lock-timeout 5s "$d/f" <<<"new" 2>&1) || rc=$?
+    kill -9 -- "-$holder" 2>/dev/null || true
+    wait "$holder" || true
+  fi
+  content=$(cat "$d/f")
+  left=$(leftovers "$d" f)
+  rm -rf "$d"
+  [ "$held" -eq 1 ] || fail "the stale lock was not made, or nobody's flock on the parent was not taken"
+  [ "$rc" -eq 0 ] || fail "takeover failed: exit $rc: $out"
+  assert_equal "$content" "new"
+  assert_equal "$left" ""
+  [ "$stranger" -eq 0 ] || fail "nobody could flock the lock directory"
+  assert_equal "$mode" "drwx--x--t"   # searchable (for the owner record), readable by its owner only
+}
