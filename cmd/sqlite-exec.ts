@@ -5,7 +5,7 @@
  */
 import { runMain, reportError } from "./_shared/main";
 import { stderr, stdout } from "./_shared/io";
-import { parseArgs, type CommandTable, type ParsedArgs } from "../lib/cli/options";
+import { optionWords, parseArgs, type CommandTable, type ParsedArgs } from "../lib/cli/options";
 import { policyFromArgs, retryBudgetOptions } from "../lib/cli/retry";
 import { parseDuration, formatDuration } from "../lib/core/duration";
 import { InterruptedError, UsageError, fromErrno } from "../lib/core/errors";
@@ -82,8 +82,7 @@ export const TABLE: CommandTable = {
 };
 
 function softRequested(argv: readonly string[]): boolean {
-  const dd = argv.indexOf("--");
-  return (dd === -1 ? argv : argv.slice(0, dd)).includes("--soft");
+  return optionWords(TABLE, argv).includes("--soft"); // `--arg --soft` binds a value, it asks for nothing
 }
 
 function writeBytes(b: Uint8Array): void {

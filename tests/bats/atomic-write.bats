@@ -572,3 +572,26 @@ aw_wait_adopted() {
   [ "$stranger" -eq 0 ] || fail "nobody could flock the lock directory"
   assert_equal "$mode" "drwx--x--t"   # searchable (for the owner record), readable by its owner only
 }
+
+# ---------------------------------------------------------------- option values that look like flags
+
+@test "option values that look like -h, --help or --version are values: a bad one is 64 and FILE stays" {
+  echo old > f
+  run "$AW" --lock-timeout --help f <<<"new"
+  assert_failure 64
+  assert_output --partial '"--help"'
+  refute_output --partial "Examples"
+  run "$AW" --mode -h f <<<"new"
+  assert_failure 64
+  assert_output --partial '"-h"'
+  run "$AW" --if-unchanged --version f <<<"new"
+  assert_failure 64                       # a (malformed) hash, not a version request
+  assert_output --partial 'bad --if-unchanged: "--version"'
+  run "$AW" --lock-timeout -5s --lock f <<<"new"
+  assert_failure 64
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(leftovers "$T" f)" ""
+  run "$AW" --lock-timeout 5s f -- echo -h
+  assert_success
+  assert_equal "$(cat f)" "-h"
+}

@@ -715,3 +715,33 @@ time.sleep(60)' "$1" "$T/flocked"
   [ ! -e "$G/hardshell-run.lock" ]
   [ -z "$(leftovers "$G" | grep hardshell)" ]
 }
+
+# ---- option values that look like flags ------------------------------------
+
+@test "run --name -h runs CMD under the lock named -h; a value is never a help or version request" {
+  cd "$R"
+  run git-lock run --name -h -- sh -c 'ls -d "$1"/hardshell-*.lock; echo ran' sh "$G"
+  assert_success
+  assert_output "$G/hardshell--h.lock
+ran"
+  [ ! -e "$G/hardshell--h.lock" ]
+  run git-lock run --name --version -- touch "$T/ran"
+  assert_success
+  refute_output --partial "git-lock 0."
+  [ -e "$T/ran" ] && rm "$T/ran"
+  run git-lock run --timeout -5s -- touch "$T/ran"
+  assert_failure 64
+  assert_output --partial '"-5s"'
+  [ ! -e "$T/ran" ]
+  run git-lock run --timeout --help -- touch "$T/ran"
+  assert_failure 64
+  refute_output --partial "Examples"
+  [ ! -e "$T/ran" ]
+  run git-lock status --stale-after -h
+  assert_failure 64
+  assert_output --partial '"-h"'
+  run git-lock run --name -- touch "$T/ran"   # -- ends the options: --name has no value
+  assert_failure 64
+  [ ! -e "$T/ran" ]
+  [ -z "$(leftovers "$G" | grep hardshell)" ]
+}
