@@ -67,7 +67,7 @@ import { basename, dirname, join } from "node:path";
 import { retryWithBackoff, type BackoffEnv, type BackoffPolicy } from "./backoff";
 import { errnoOf, fromErrno, IoError, TempFailError } from "./errors";
 import { formatDuration } from "./duration";
-import { jobLiveness, pidLiveness, procStat, processStartTime, thisHost, type JobRecord, type Liveness } from "./proc";
+import { pidLiveness, probeJob, procStat, processStartTime, thisHost, type JobRecord, type Liveness } from "./proc";
 import { registerCleanup } from "./signals";
 
 export interface LockOwner {
@@ -240,15 +240,9 @@ export function ownerLiveness(owner: LockOwner): { live: Liveness; holder?: numb
   const wrapper = pidLiveness(owner.pid, { host: owner.host, startTime: owner.startTime });
   if (wrapper === "running") return { live: "running", holder: owner.pid };
   if (!owner.child) return { live: wrapper };
-  const job = jobLiveness(owner.child, { host: owner.host });
-  if (job === "running") return { live: "running", holder: liveJobPid(owner.child) };
-  return { live: wrapper === "unknown" || job === "unknown" ? "unknown" : "dead" };
-}
-
-/** The pid to name as holder of a running job: the command itself, else its group. */
-function liveJobPid(job: JobRecord): number {
-  const st = procStat(job.pid);
-  return st && st.startTime === job.startTime ? job.pid : (job.pgid ?? job.pid);
+  const job = probeJob(owner.child, { host: owner.host });
+  if (job.live === "running") return { live: "running", holder: job.pid };
+  return { live: wrapper === "unknown" || job.live === "unknown" ? "unknown" : "dead" };
 }
 
 /** The lock is held by someone else (retryable inside holdLock). */

@@ -494,39 +494,46 @@ function finished(state: string): boolean {
  * namespace, never `dead` on doubt.
  */
 export function jobLiveness(job: JobRecord, opts: { host?: string; root?: string } = {}): Liveness {
-  if (opts.host !== undefined && opts.host !== thisHost()) return "unknown";
-  if (!Number.isInteger(job.pid) || job.pid <= 0) return "unknown";
+  return probeJob(job, opts).live;
+}
+
+/** jobLiveness, plus the live process that makes it `running` (the command, or a member of its group). */
+export function probeJob(job: JobRecord, opts: { host?: string; root?: string } = {}): { live: Liveness; pid?: number } {
+  const unknown = { live: "unknown" as const };
+  const dead = { live: "dead" as const };
+  if (opts.host !== undefined && opts.host !== thisHost()) return unknown;
+  if (!Number.isInteger(job.pid) || job.pid <= 0) return unknown;
   const root = opts.root ?? "/proc";
   const self = readLink(`${root}/self`);
-  if (self === undefined || self !== String(process.pid)) return "unknown";
+  if (self === undefined || self !== String(process.pid)) return unknown;
   const st = procStat(job.pid, root);
-  if (st && st.startTime === job.startTime && !finished(st.state)) return "running";
+  if (st && st.startTime === job.startTime && !finished(st.state)) return { live: "running", pid: job.pid };
   if (!st) {
     // No stat: gone, unless kill(2) still sees it (a /proc we cannot read).
     try {
       process.kill(job.pid, 0);
-      return "unknown";
+      return unknown;
     } catch (err) {
-      if ((err as { code?: string }).code !== "ESRCH") return "unknown";
+      if ((err as { code?: string }).code !== "ESRCH") return unknown;
     }
   }
-  if (job.pgid === undefined || !Number.isInteger(job.pgid) || job.pgid <= 0) return "dead";
+  if (job.pgid === undefined || !Number.isInteger(job.pgid) || job.pgid <= 0) return dead;
   const leader = procStat(job.pgid, root);
   if (leader && job.pgidStart !== undefined && leader.startTime !== job.pgidStart) {
     // pid == pgid belongs to another process now: only possible once every member of the recorded group was gone.
-    return "dead";
+    return dead;
   }
   let names: string[];
   try {
     names = readdirSync(root);
   } catch {
-    return "unknown";
+    return unknown;
   }
   for (const n of names) {
     const c = n.charCodeAt(0);
     if (c < 48 || c > 57) continue;
     const m = procStat(Number(n), root);
-    if (m && m.pgrp === job.pgid && !finished(m.state)) return "running";
+    if (m && m.pgrp === job.pgid && !finished(m.state)) return { live: "running", pid: Number(n) };
   }
-  return "dead";
+  return dead;
 }

@@ -668,6 +668,8 @@ wait_ended() {
   run git-lock clean --force
   assert_output --partial "kept $G/hardshell-grp.lock (active"
   [ -d "$G/hardshell-grp.lock" ]
+  run git-lock status --json
+  assert_output --partial "\"pid\": $grandchild"      # the live member of the job's group holds it
   kill -9 "$grandchild"
   wait_ended "$grandchild"
   run git-lock run --name grp --timeout 10s -- echo taken

@@ -283,6 +283,7 @@ describe("the command a lock is held around", () => {
       plantWithChild(lp, { pid: sh.pid, startTime: shStart, pgid: sh.pid, pgidStart: shStart });
       const j = judgeLock(lp, 10_000);
       expect(j.verdict).toBe("running");
+      expect(j.holder).toBe(grandchild); // the live member, not the gone leader
       expect(jobLiveness({ pid: sh.pid, startTime: shStart })).toBe("dead"); // the command alone is gone
       // A group id whose leader pid now belongs to another process is a recycled group.
       expect(jobLiveness({ pid: sh.pid, startTime: shStart, pgid: process.pid, pgidStart: processStartTime(process.pid)! - 1 })).toBe("dead");
