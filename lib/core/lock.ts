@@ -197,6 +197,17 @@ export function readLockOwner(lockPath: string): LockOwner | undefined {
   }
 }
 
+/** The owner record exists but this process may not read it (EACCES/EPERM on the directory or the file). */
+function ownerUnreadable(lockPath: string): boolean {
+  try {
+    closeSync(openSync(join(lockPath, OWNER_FILE), "r"));
+    return false;
+  } catch (err) {
+    const code = errnoOf(err);
+    return code === "EACCES" || code === "EPERM";
+  }
+}
+
 function defaultUnknownStaleMs(staleMs: number): number {
   return Math.max(6 * staleMs, 60_000);
 }
@@ -218,6 +229,9 @@ export function judgeLock(lockPath: string, staleMs: number, opts: { unknownStal
   const owner = readLockOwner(lockPath);
   if (!owner) {
     if (ageMs < staleMs) return { verdict: "young", ageMs, ...id };
+    // An owner record we may not read (another user's lock under a strict umask) is not a
+    // missing one: liveness is unknown, never the debris verdict below.
+    if (ownerUnreadable(lockPath)) return { verdict: ageMs >= unknownStaleMs ? "stale" : "unknown", ageMs, ...id };
     // Marked as ours (LOCK_DIR_MODE's sticky bit) but no owner recorded: its creator died
     // between mkdir and writing the owner (a live creator writes it at once and refreshes the
     // mtime every updateMs), so age alone decides, as for proper-lockfile. An unmarked lock
@@ -348,6 +362,9 @@ export async function removeStaleUnderFlock<T>(
     const code = errnoOf(err);
     // Gone, or replaced by something that is not a directory: nothing of ours to take over now.
     if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP") return undefined;
+    // Not readable by us: only those who may rename it may open it (lockDirMode), so it is
+    // not ours to take over; keep waiting (its owner, or someone allowed, will).
+    if (code === "EACCES" || code === "EPERM") return undefined;
     throw fromErrno(err, { what: `cannot open a stale ${steps.what}`, subject: lockPath });
   }
   try {

@@ -595,3 +595,34 @@ aw_wait_adopted() {
   assert_success
   assert_equal "$(cat f)" "-h"
 }
+
+@test "another user who may not read a lock's owner record never takes the lock over, however old" {
+  command -v runuser >/dev/null || skip "runuser(1) not installed"
+  [ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+  local d job writer rc1=0 rc2=0 out1 out2 content
+  d=$(mktemp -d /tmp/hardshell-perm.XXXXXX)
+  chmod 755 "$d"
+  mkdir -m 777 "$d/w"                         # world-writable, not sticky: nobody may rename the lock
+  cp "$AW" "$d/aw"                            # the checkout may be unreachable for nobody
+  echo old > "$d/w/f" && chmod 666 "$d/w/f"
+  # umask 077: the lock directory is 1700, so nobody cannot even read the owner record.
+  (umask 077; exec "$AW" --lock "$d/w/f" -- sh -c 'echo $$ > "$1"; exec sleep 60' sh "$d/job.pid") 3>&- &
+  writer=$!
+  wait_for "$d/job.pid" || true
+  aw_wait_adopted "$d/w/f.lock" || true        # checked below, after clean-up
+  job=$(cat "$d/job.pid" 2>/dev/null || echo 0)
+  kill -9 "$writer"; wait "$writer" || true   # no more refreshes; only the orphaned CMD holds it
+  touch -d '20 seconds ago' "$d/w/f.lock"
+  out1=$(runuser -u nobody -- "$d/aw" --lock --lock-timeout 1s "$d/w/f" <<<"nobody" 2>&1) || rc1=$?
+  touch -d '2 hours ago' "$d/w/f.lock"        # past even the unknown-owner grace
+  out2=$(runuser -u nobody -- "$d/aw" --lock --lock-timeout 1s "$d/w/f" <<<"nobody" 2>&1) || rc2=$?
+  kill -9 "$job" 2>/dev/null || true
+  content=$(cat "$d/w/f")
+  local lockleft=0
+  [ -d "$d/w/f.lock" ] && lockleft=1
+  rm -rf "$d"
+  [ "$rc1" -eq 75 ] || fail "20s old: exit $rc1: $out1"
+  [ "$rc2" -eq 75 ] || fail "2h old: exit $rc2: $out2"
+  assert_equal "$content" "old"
+  [ "$lockleft" -eq 1 ]
+}
