@@ -93,16 +93,7 @@ interface HeadScan {
  * VALUE whatever it looks like. Unknown options consume nothing.
  */
 function scanHead(options: OptionTable, head: readonly string[]): HeadScan {
-  const known = new Map<string, OptionSpec>();
-  const canonical = new Map<string, string>();
-  for (const [name, spec] of Object.entries(options)) {
-    known.set(name, spec);
-    canonical.set(name, name);
-    for (const a of aliasesOf(spec)) {
-      known.set(a, spec);
-      canonical.set(a, name);
-    }
-  }
+  const { known, canonical } = nameMaps(options);
   const words: string[] = [];
   const optionWords: string[] = [];
   for (let i = 0; i < head.length; i++) {
@@ -137,17 +128,42 @@ function scanHead(options: OptionTable, head: readonly string[]): HeadScan {
   return { words, optionWords };
 }
 
+const nameMapCache = new WeakMap<OptionTable, { known: Map<string, OptionSpec>; canonical: Map<string, string> }>();
+/** Every accepted name (long and alias) -> its spec and canonical name; cached per table (help, version and parse all ask). */
+function nameMaps(options: OptionTable): { known: Map<string, OptionSpec>; canonical: Map<string, string> } {
+  let m = nameMapCache.get(options);
+  if (m) return m;
+  m = { known: new Map(), canonical: new Map() };
+  for (const [name, spec] of Object.entries(options)) {
+    m.known.set(name, spec);
+    m.canonical.set(name, name);
+    for (const a of aliasesOf(spec)) {
+      m.known.set(a, spec);
+      m.canonical.set(a, name);
+    }
+  }
+  nameMapCache.set(options, m);
+  return m;
+}
+
+const allOptionsCache = new WeakMap<CommandTable, OptionTable>();
+function allOptions(table: CommandTable): OptionTable {
+  let o = allOptionsCache.get(table);
+  if (!o) allOptionsCache.set(table, (o = { ...COMMON_OPTIONS, ...table.options }));
+  return o;
+}
+
 /** The option words and positionals of argv: what precedes `--`, minus the values of options. */
 export function optionWords(table: CommandTable | undefined, argv: readonly string[]): string[] {
   const dashdash = argv.indexOf("--");
   const head = dashdash === -1 ? argv : argv.slice(0, dashdash);
   if (!table) return [...head];
-  return scanHead({ ...COMMON_OPTIONS, ...table.options }, head).optionWords;
+  return scanHead(allOptions(table), head).optionWords;
 }
 
 /** Parse argv (without the program name) against a table. Throws UsageError. */
 export function parseArgs(table: CommandTable, argv: readonly string[]): ParsedArgs {
-  const options: OptionTable = { ...COMMON_OPTIONS, ...table.options };
+  const options: OptionTable = allOptions(table);
   const dashdash = argv.indexOf("--");
   const head = dashdash === -1 ? [...argv] : argv.slice(0, dashdash);
   const rest = dashdash === -1 ? undefined : argv.slice(dashdash + 1);
