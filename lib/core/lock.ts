@@ -25,7 +25,8 @@
  *   young    no live owner seen, but the mtime is younger than staleMs (a holder that
  *            just died, or one that is between mkdir and writing its owner file).
  *   unknown  liveness cannot be seen: owner on another host, no/garbled owner record
- *            (proper-lockfile's locks), another pid namespace. Treated as held until its
+ *            (proper-lockfile's locks), an owner record we may not read (another user's
+ *            lock under umask 077), another pid namespace. Treated as held until its
  *            mtime is older than a conservative `unknownStaleMs` (default max(6*staleMs, 60s)).
  *   stale    owner dead (or unknowable and past the conservative wait) AND mtime older
  *            than staleMs. Only this verdict is ever taken over.
@@ -39,6 +40,10 @@
  *      block every takeover there forever. The lock directory is only readable by those
  *      who may rename it anyway (lockDirMode), so no one else can block its takeover,
  *      and nothing new is created beside it that another user could plant first.
+ *      Limit: a lock directory made readable to others by another tool (proper-lockfile
+ *      uses 0777 & ~umask) or by an older hardshell (1755) can still be flocked, and
+ *      its takeover held up, by anyone who can read it. A lock we may not open (EACCES)
+ *      is not ours to take over: we keep waiting.
  *   2. under it, require that the path still names the flocked inode (the open fd pins
  *      the inode number, so it cannot be reused meanwhile), judge again, and require
  *      the same inode that was judged stale;
@@ -52,8 +57,9 @@
  *
  * What a crash leaves: SIGKILL leaves X.lock/ with a dead pid; it becomes "stale" once
  * its mtime is older than staleMs and no adopted command of it still runs, and is taken
- * over. A wrapper SIGKILLed between spawning its command and adoptChild's write (two
- * syscalls) leaves a command the lock does not know about. SIGINT/SIGTERM/SIGHUP release it
+ * over. A wrapper SIGKILLed between spawning its command and adoptChild's write (it
+ * runs synchronously right after the spawn, microseconds) leaves a command the lock
+ * does not know about. SIGINT/SIGTERM/SIGHUP release it
  * (lib/core/signals.ts registerCleanup).
  *
  * Assumptions: mkdir(2) and rename(2) are atomic in one directory (POSIX); pid liveness
