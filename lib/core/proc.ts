@@ -463,6 +463,8 @@ export function hasExited(pid: number, root = "/proc"): boolean {
  * start time must be the recorded leader's, or the group was recycled.
  * A zombie (state Z/X) has finished: it counts as dead, so a job whose
  * orphans are never reaped (pid 1 that does not wait) still ends.
+ * Assumes /proc shows every process: group members of other users hidden by
+ * a hidepid mount are not seen (the command's own pid still is, via kill(2)).
  * ---------------------------------------------------------------------- */
 
 export interface JobRecord {
@@ -509,12 +511,15 @@ export function probeJob(job: JobRecord, opts: { host?: string; root?: string } 
   const st = procStat(job.pid, root);
   if (st && st.startTime === job.startTime && !finished(st.state)) return { live: "running", pid: job.pid };
   if (!st) {
-    // No stat: gone, unless kill(2) still sees it (a /proc we cannot read).
+    // No stat: gone, unless kill(2) still sees it (/proc mounted hidepid hides other users'
+    // processes): then, as pidLiveness does when it cannot compare start times, it is the job.
     try {
       process.kill(job.pid, 0);
-      return unknown;
+      return { live: "running", pid: job.pid };
     } catch (err) {
-      if ((err as { code?: string }).code !== "ESRCH") return unknown;
+      const code = (err as { code?: string }).code;
+      if (code === "EPERM") return { live: "running", pid: job.pid };
+      if (code !== "ESRCH") return unknown;
     }
   }
   if (job.pgid === undefined || !Number.isInteger(job.pgid) || job.pgid <= 0) return dead;
