@@ -24,7 +24,7 @@
  * runs at any instant. git's own locks are not taken: run serializes scripts,
  * not git itself.
  */
-import { holdLock, type HeldLock } from "../core/lock";
+import { DEFAULT_STALE_MS, holdLock, type HeldLock } from "../core/lock";
 import { UnavailableError, UsageError, errnoOf, fromErrno } from "../core/errors";
 import { receivedSignal, registerCleanup } from "../core/signals";
 import { hasExited } from "../core/proc";
@@ -33,8 +33,8 @@ import { join } from "node:path";
 import { discoverRepo, type DiscoverOptions } from "./repo";
 
 export const DEFAULT_RUN_TIMEOUT_MS = 60_000;
-/** Same threshold `git-lock status/clean/wait` use for run locks (verdict.ts RUN_LOCK_STALE_MS). */
-export const DEFAULT_RUN_STALE_MS = 10_000;
+/** The hardshell lock's own threshold, which `git-lock status/clean/wait` use for run locks too (verdict.ts). */
+export const DEFAULT_RUN_STALE_MS = DEFAULT_STALE_MS;
 
 export interface RunOptions extends DiscoverOptions {
   name?: string;

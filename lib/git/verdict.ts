@@ -51,6 +51,7 @@ import {
   type Visibility,
 } from "../core/proc";
 import { readFileSync } from "node:fs";
+import { DEFAULT_STALE_MS as LOCK_STALE_MS } from "../core/lock";
 import { parseGcPid, type LockFile, type LockKind } from "./locks";
 import type { GitRepo } from "./repo";
 
@@ -78,7 +79,7 @@ export interface JudgedLock {
 
 export const DEFAULT_STALE_MS = 30_000;
 /** hardshell run locks: the hardshell lock's own threshold (lib/core/lock.ts), the one `git-lock run` uses. */
-export const RUN_LOCK_STALE_MS = 10_000;
+export const RUN_LOCK_STALE_MS = LOCK_STALE_MS;
 export const UNKNOWN_GRACE_MS = 15 * 60_000;
 export const UNKNOWN_REF_GRACE_MS = 60 * 60_000;
 export const OTHER_HOST_GC_GRACE_MS = 12 * 60 * 60_000;
