@@ -16,7 +16,7 @@ const P = "git-lock";
 
 const repo: OptionTable = { repo: { type: "string", describe: "Repository (work tree or git dir); default: the current directory, or GIT_DIR" } };
 const staleAfter: OptionTable = {
-  "stale-after": { type: "string", describe: "Age after which a lock with no live holder is stale (default 30s; 15m/1h when liveness is not visible)" },
+  "stale-after": { type: "string", describe: "Age after which a lock with no live holder is stale (default 30s, 10s for run locks; 15m/1h when liveness is not visible)" },
 };
 const quiet: OptionTable = { quiet: { type: "boolean", alias: "q", describe: "Print nothing but errors" } };
 

@@ -5,7 +5,7 @@
  */
 import { runMain, reportError } from "./_shared/main";
 import { stderr, stdout } from "./_shared/io";
-import { parseArgs, type CommandTable, type ParsedArgs } from "../lib/cli/options";
+import { optionWords, parseArgs, type CommandTable, type ParsedArgs } from "../lib/cli/options";
 import { policyFromArgs, retryBudgetOptions } from "../lib/cli/retry";
 import { parseDuration, formatDuration } from "../lib/core/duration";
 import { InterruptedError, UsageError, fromErrno } from "../lib/core/errors";
@@ -82,18 +82,13 @@ export const TABLE: CommandTable = {
     "66 database missing, 73 cannot create, 74 I/O or corrupt, 75 still busy when the budget ran out, 77 read-only / permission, 128+N signal.",
 };
 
-function optionArgs(argv: readonly string[]): readonly string[] {
-  const dd = argv.indexOf("--");
-  return dd === -1 ? argv : argv.slice(0, dd);
-}
-
 function softRequested(argv: readonly string[]): boolean {
-  return optionArgs(argv).includes("--soft");
+  return optionWords(TABLE, argv).includes("--soft"); // `--arg --soft` binds a value, it asks for nothing
 }
 
 /** Was --deadline given (not just its default)? Only then does it also stop a running statement. */
 function deadlineGiven(argv: readonly string[]): boolean {
-  return optionArgs(argv).some((a) => a === "--deadline" || a.startsWith("--deadline="));
+  return optionWords(TABLE, argv).some((a) => a === "--deadline" || a.startsWith("--deadline="));
 }
 
 /** The SQL text: --file, the argument, or stdin (also for '-'). */

@@ -61,11 +61,12 @@ export async function runMain(
 ): Promise<never> {
   installSignalHandlers((_sig, code) => finish(code));
   try {
-    if (wantsHelp(argv)) {
+    // With the table: `--arg -h` binds "-h", it does not ask for help.
+    if (wantsHelp(argv, table)) {
       await printHelp(table);
       finish(EXIT.OK);
     }
-    if (wantsVersion(argv)) {
+    if (wantsVersion(argv, table)) {
       stdout.write(`${program} ${VERSION}\n`);
       finish(EXIT.OK);
     }
@@ -120,7 +121,7 @@ export async function runMainWithSubcommands(
       });
     }
     const rest = argv.slice(1);
-    if (wantsHelp(rest)) {
+    if (wantsHelp(rest, sub.table)) {
       await printHelp(sub.table);
       finish(EXIT.OK);
     }

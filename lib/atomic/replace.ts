@@ -208,7 +208,12 @@ function signalExit(signalCode: string | null | undefined): number | undefined {
  * A `sink` failure (disk full) or a read error rejects, after closing the read end (CMD then gets
  * SIGPIPE at its next write, like the producer of `CMD | head`) and after CMD has exited.
  */
-async function runChild(argv: string[], stdin: number | "inherit", sink: (chunk: Uint8Array) => void): Promise<number> {
+async function runChild(
+  argv: string[],
+  stdin: number | "inherit",
+  sink: (chunk: Uint8Array) => void,
+  onSpawn?: (pid: number) => void,
+): Promise<number> {
   const pipe = await openPipe();
   let readClosed = false;
   const closeRead = () => {
@@ -234,6 +239,7 @@ async function runChild(argv: string[], stdin: number | "inherit", sink: (chunk:
     // Only CMD (and what it starts) may hold the write end, or EOF would never come.
     if (pipe) closeSync(pipe.write);
   }
+  onSpawn?.(child.pid); // the lock records CMD: it stays live while CMD runs, even if we are SIGKILLed
   // Forward the polite signals to the child; our own handler then cleans up and exits 128+N.
   const off = onSignal((sig) => {
     try {
@@ -370,11 +376,16 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
       const fd = temp.fd;
       let code: number;
       try {
-        code = await runChild(content.argv, stdin, (chunk) => {
-          hasher?.update(chunk);
-          writeAll(fd, chunk, tempPath);
-          result.bytes += chunk.length;
-        });
+        code = await runChild(
+          content.argv,
+          stdin,
+          (chunk) => {
+            hasher?.update(chunk);
+            writeAll(fd, chunk, tempPath);
+            result.bytes += chunk.length;
+          },
+          (pid) => lock?.adoptChild(pid),
+        );
       } finally {
         if (oldFd !== undefined) closeSync(oldFd);
       }

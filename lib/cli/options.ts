@@ -13,6 +13,14 @@
  *
  * `optionalValue` options (`--backup[=SUFFIX]`, `--checkpoint[=MODE]`) take a
  * value only in the `--opt=VALUE` form, so `--backup FILE` never eats FILE.
+ *
+ * An option that takes a value always takes the next word, as getopt_long(3)
+ * does for a required argument, even when that word looks like an option:
+ * `--arg -h` binds "-h", `--name --version` names "--version", `--timeout -5s`
+ * is a bad duration. Only `--` is never a value: it ends option parsing. So
+ * help and version are asked for only by option words (`optionWords`), never
+ * by a value, and yargs-parser (which would read `--arg -h` as `--arg` without
+ * a value plus `-h`) is handed `--arg=-h`.
  */
 // The browser build is yargs-parser without its Node config-file loader (which
 // imports util/path/fs/module): measured 3.5 ms vs 5.7 ms for a compiled no-op.
@@ -67,9 +75,95 @@ function aliasesOf(spec: OptionSpec): string[] {
   return spec.alias === undefined ? [] : Array.isArray(spec.alias) ? spec.alias : [spec.alias];
 }
 
+/** Takes a value in the next word when given without `=VALUE`. */
+function takesValue(spec: OptionSpec): boolean {
+  return !spec.optionalValue && spec.type !== "boolean" && spec.type !== "count";
+}
+
+interface HeadScan {
+  /** The words before `--`, with every separate option value joined to its option as `--name=VALUE`. */
+  words: string[];
+  /** The words before `--` that are options or positionals, i.e. not the value of an option. */
+  optionWords: string[];
+}
+
+/**
+ * Walk the words before `--` the way the parser will: `--name VALUE`, `-n VALUE`
+ * and `-qn VALUE` (a short group ending in an option that takes a value) consume
+ * VALUE whatever it looks like. Unknown options consume nothing.
+ */
+function scanHead(options: OptionTable, head: readonly string[]): HeadScan {
+  const { known, canonical } = nameMaps(options);
+  const words: string[] = [];
+  const optionWords: string[] = [];
+  for (let i = 0; i < head.length; i++) {
+    const w = head[i]!;
+    optionWords.push(w);
+    let name: string | undefined;
+    let prefix: string[] = [];
+    if (w.startsWith("--") && !w.includes("=")) {
+      name = w.slice(2);
+    } else if (w.length >= 2 && w[0] === "-" && w[1] !== "-" && !w.includes("=")) {
+      // `-n` or a group `-qn`: only the last letter may take the next word.
+      const letters = w.slice(1);
+      const last = letters.slice(-1);
+      const rest = letters.slice(0, -1);
+      if ([...rest].every((c) => known.has(c) && !takesValue(known.get(c)!))) {
+        name = last;
+        if (rest) prefix = [`-${rest}`];
+      }
+    }
+    const spec = name === undefined ? undefined : known.get(name);
+    if (spec && takesValue(spec) && i + 1 < head.length) {
+      words.push(...prefix, `--${canonical.get(name!)}=${head[i + 1]!}`);
+      i++;
+      continue;
+    }
+    if (spec && spec.optionalValue && w.startsWith("--")) {
+      words.push(`${w}=`); // `--opt` alone: yargs-parser must not take the next word
+      continue;
+    }
+    words.push(w);
+  }
+  return { words, optionWords };
+}
+
+const nameMapCache = new WeakMap<OptionTable, { known: Map<string, OptionSpec>; canonical: Map<string, string> }>();
+/** Every accepted name (long and alias) -> its spec and canonical name; cached per table (help, version and parse all ask). */
+function nameMaps(options: OptionTable): { known: Map<string, OptionSpec>; canonical: Map<string, string> } {
+  let m = nameMapCache.get(options);
+  if (m) return m;
+  m = { known: new Map(), canonical: new Map() };
+  for (const [name, spec] of Object.entries(options)) {
+    m.known.set(name, spec);
+    m.canonical.set(name, name);
+    for (const a of aliasesOf(spec)) {
+      m.known.set(a, spec);
+      m.canonical.set(a, name);
+    }
+  }
+  nameMapCache.set(options, m);
+  return m;
+}
+
+const allOptionsCache = new WeakMap<CommandTable, OptionTable>();
+function allOptions(table: CommandTable): OptionTable {
+  let o = allOptionsCache.get(table);
+  if (!o) allOptionsCache.set(table, (o = { ...COMMON_OPTIONS, ...table.options }));
+  return o;
+}
+
+/** The option words and positionals of argv: what precedes `--`, minus the values of options. */
+export function optionWords(table: CommandTable | undefined, argv: readonly string[]): string[] {
+  const dashdash = argv.indexOf("--");
+  const head = dashdash === -1 ? argv : argv.slice(0, dashdash);
+  if (!table) return [...head];
+  return scanHead(allOptions(table), head).optionWords;
+}
+
 /** Parse argv (without the program name) against a table. Throws UsageError. */
 export function parseArgs(table: CommandTable, argv: readonly string[]): ParsedArgs {
-  const options: OptionTable = { ...COMMON_OPTIONS, ...table.options };
+  const options: OptionTable = allOptions(table);
   const dashdash = argv.indexOf("--");
   const head = dashdash === -1 ? [...argv] : argv.slice(0, dashdash);
   const rest = dashdash === -1 ? undefined : argv.slice(dashdash + 1);
@@ -105,14 +199,8 @@ export function parseArgs(table: CommandTable, argv: readonly string[]): ParsedA
     (cfg[t] as string[]).push(name);
   }
 
-  // Rewrite `--opt` (optional value, alone) to `--opt=` so yargs-parser does not take the next word.
-  const words = head.map((w) => {
-    if (!w.startsWith("--")) return w;
-    const name = w.slice(2).split("=")[0]!;
-    const key = known.get(name);
-    if (key && options[key]!.optionalValue && !w.includes("=")) return `${w}=`;
-    return w;
-  });
+  // `--opt VALUE` -> `--opt=VALUE` (VALUE may look like an option); `--opt` (optional value, alone) -> `--opt=`.
+  const words = scanHead(options, head).words;
   for (const [name, spec] of Object.entries(options)) if (spec.optionalValue) (cfg.string as string[]).push(name);
 
   const fast = fastParse(options, known, head);
@@ -196,8 +284,8 @@ export function parseArgs(table: CommandTable, argv: readonly string[]): ParsedA
  * long options by their table names (`--name`, `--name value`, `--name=value`).
  * yargs-parser's first call costs ~1.2 ms in a compiled binary (measured), a
  * large share of a trivial call's budget (SPEC §2.5). Anything less plain
- * (short options, `--`, `-`, repeated booleans, unknown names, a value that
- * starts with `-`) returns undefined and goes through yargs-parser, so both
+ * (short options, `--`, `-`, repeated booleans, unknown names) returns
+ * undefined and goes through yargs-parser, so both
  * paths agree on every argv the fast one accepts; the validation after parsing
  * is shared.
  */
@@ -232,8 +320,8 @@ function fastParse(
       value = "";
     } else {
       const next = head[i + 1];
-      if (next === undefined || next.startsWith("-")) return undefined;
-      value = next;
+      if (next === undefined) return undefined;
+      value = next; // whatever it looks like (head holds no `--`)
       i++;
     }
     const prev = opts[key];
@@ -244,15 +332,16 @@ function fastParse(
   return { opts, positionals };
 }
 
-/** True when argv asks for help (checked before strict parsing so `--help` always works). */
-export function wantsHelp(argv: readonly string[]): boolean {
-  const dashdash = argv.indexOf("--");
-  const head = dashdash === -1 ? argv : argv.slice(0, dashdash);
-  return head.includes("--help") || head.includes("-h");
+/**
+ * True when argv asks for help (checked before strict parsing so `--help` always
+ * works). With `table`, a `-h` or `--help` that is an option's value is a value.
+ */
+export function wantsHelp(argv: readonly string[], table?: CommandTable): boolean {
+  const words = optionWords(table, argv);
+  return words.includes("--help") || words.includes("-h");
 }
 
-export function wantsVersion(argv: readonly string[]): boolean {
-  const dashdash = argv.indexOf("--");
-  const head = dashdash === -1 ? argv : argv.slice(0, dashdash);
-  return head.includes("--version");
+/** True when argv asks for the version; with `table`, not when `--version` is an option's value. */
+export function wantsVersion(argv: readonly string[], table?: CommandTable): boolean {
+  return optionWords(table, argv).includes("--version");
 }

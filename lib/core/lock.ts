@@ -7,28 +7,46 @@
  *                    for everybody but one). While held its mtime is refreshed every
  *                    `updateMs` (default staleMs/2), proper-lockfile's convention for
  *                    "the holder is alive".
- *                    Made with mode 1755: the sticky bit marks it as hardshell's, so an
- *                    owner-less one is a creator's SIGKILL debris (see LOCK_DIR_MODE).
- *   X.lock/owner     JSON {pid, host, startTime, createdAt, command} of the holder,
- *                    so a waiter can tell a dead holder from a slow one. proper-lockfile
- *                    itself writes no owner; its locks are judged by age alone.
+ *                    Made with the sticky bit, which marks it as hardshell's, so an
+ *                    owner-less one is a creator's SIGKILL debris (see LOCK_DIR_MODE),
+ *                    and readable only by those who may rename it (lockDirMode).
+ *   X.lock/owner     JSON {pid, host, startTime, createdAt, command, child?} of the
+ *                    holder, so a waiter can tell a dead holder from a slow one.
+ *                    `child` is the command the lock is held around (adoptChild):
+ *                    {pid, startTime, pgid?, pgidStart?}. proper-lockfile itself
+ *                    writes no owner; its locks are judged by age alone.
  *
  * Verdicts (`judgeLock`), never "stale" on doubt:
  *   running  the recorded owner process is alive (lib/core/proc.ts pidLiveness, pinned
- *            to its /proc start time so a recycled pid is not the owner). Never taken over.
+ *            to its /proc start time so a recycled pid is not the owner), OR the command
+ *            it holds the lock around still runs, or that command's own process group
+ *            still has a member (proc.ts jobLiveness, pid-reuse safe the same way): a
+ *            SIGKILLed wrapper whose job runs on, orphaned, keeps the lock. Never taken over.
  *   young    no live owner seen, but the mtime is younger than staleMs (a holder that
  *            just died, or one that is between mkdir and writing its owner file).
  *   unknown  liveness cannot be seen: owner on another host, no/garbled owner record
- *            (proper-lockfile's locks), another pid namespace. Treated as held until its
+ *            (proper-lockfile's locks), an owner record we may not read (another user's
+ *            lock under umask 077), another pid namespace. Treated as held until its
  *            mtime is older than a conservative `unknownStaleMs` (default max(6*staleMs, 60s)).
  *   stale    owner dead (or unknowable and past the conservative wait) AND mtime older
  *            than staleMs. Only this verdict is ever taken over.
  *
  * Takeover is race-free (unlike proper-lockfile's rmdir-then-mkdir, which lets two
  * waiters that both judged the lock stale both win: moxystudio/node-proper-lockfile#121):
- *   1. take a kernel flock(2) (LOCK_EX|LOCK_NB) on the lock's PARENT DIRECTORY fd; a
- *      kernel lock dies with its process, so it can never go stale itself;
- *   2. under it, judge again and require the same inode that was judged stale;
+ *   1. open the STALE LOCK DIRECTORY itself (O_NOFOLLOW|O_DIRECTORY) and take a kernel
+ *      flock(2) (LOCK_EX|LOCK_NB) on it; a kernel lock dies with its process, so it can
+ *      never go stale itself. Not the parent directory: anyone who can read a directory
+ *      can flock it (flock(2) needs only an open fd), so a stranger's `flock /tmp` would
+ *      block every takeover there forever. The lock directory is only readable by those
+ *      who may rename it anyway (lockDirMode), so no one else can block its takeover,
+ *      and nothing new is created beside it that another user could plant first.
+ *      Limit: a lock directory made readable to others by another tool (proper-lockfile
+ *      uses 0777 & ~umask) or by an older hardshell (1755) can still be flocked, and
+ *      its takeover held up, by anyone who can read it. A lock we may not open (EACCES)
+ *      is not ours to take over: we keep waiting.
+ *   2. under it, require that the path still names the flocked inode (the open fd pins
+ *      the inode number, so it cannot be reused meanwhile), judge again, and require
+ *      the same inode that was judged stale;
  *   3. rename the lock dir aside to a unique name `.X.lock.hardshell-stale-<pid>-<rand>`
  *      (so no one can ever remove a fresh lock created meanwhile), remove it, mkdir the
  *      new lock, write the owner, unlock. Aside names left by a taker-over that was
@@ -38,7 +56,10 @@
  * flock comes from libc through `bun:ffi`, loaded lazily on the takeover path only.
  *
  * What a crash leaves: SIGKILL leaves X.lock/ with a dead pid; it becomes "stale" once
- * its mtime is older than staleMs and is taken over. SIGINT/SIGTERM/SIGHUP release it
+ * its mtime is older than staleMs and no adopted command of it still runs, and is taken
+ * over. A wrapper SIGKILLed between spawning its command and adoptChild's write (it
+ * runs synchronously right after the spawn, microseconds) leaves a command the lock
+ * does not know about. SIGINT/SIGTERM/SIGHUP release it
  * (lib/core/signals.ts registerCleanup).
  *
  * Assumptions: mkdir(2) and rename(2) are atomic in one directory (POSIX); pid liveness
@@ -47,12 +68,12 @@
  * reader/writer locks, locks across hosts without synchronised clocks.
  * This module never prints and never exits; errors are values (lib/core/errors.ts).
  */
-import { closeSync, constants as fsc, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { retryWithBackoff, type BackoffEnv, type BackoffPolicy } from "./backoff";
 import { errnoOf, fromErrno, IoError, TempFailError } from "./errors";
 import { formatDuration } from "./duration";
-import { pidLiveness, processStartTime, thisHost } from "./proc";
+import { pidLiveness, probeJob, procStat, processStartTime, thisHost, type JobRecord, type Liveness } from "./proc";
 import { registerCleanup } from "./signals";
 
 export interface LockOwner {
@@ -63,6 +84,8 @@ export interface LockOwner {
   /** Epoch ms when the lock was taken. */
   createdAt: number;
   command?: string;
+  /** The command the lock is held around (adoptChild); it keeps the lock live after the owner died. */
+  child?: JobRecord;
 }
 
 export interface HoldLockOptions {
@@ -87,6 +110,12 @@ export interface HeldLock {
   readonly lockPath: string;
   /** Set once the lock was found removed or replaced while held. */
   readonly compromised: Error | undefined;
+  /**
+   * Record `pid`, a command just spawned to run under this lock, in the owner
+   * record: the lock then stays live while that command (or its own process
+   * group) runs, even if this process is SIGKILLed. Call right after spawn.
+   */
+  adoptChild(pid: number): void;
   /** Synchronous, idempotent, never removes a lock it no longer owns. */
   release(): void;
 }
@@ -97,6 +126,8 @@ export interface LockJudgement {
   verdict: LockVerdict;
   owner?: LockOwner;
   ageMs: number;
+  /** The live process that keeps the lock "running": the owner, its command, or a member of the command's group. */
+  holder?: number;
   /** The lock path does not exist (verdict is then "young": nothing to take over). */
   missing?: boolean;
   /** Identity of the judged lock directory, to re-check before a takeover. */
@@ -107,14 +138,37 @@ export interface LockJudgement {
 export const DEFAULT_STALE_MS = 10_000;
 export const OWNER_FILE = "owner";
 /**
- * Lock directories are made 0755 plus the sticky bit, which no other tool sets on
- * a lock (mkdir(2) keeps S_ISVTX on Linux; umask does not clear it). It marks the
+ * Lock directories carry the sticky bit, which no other tool sets on a lock
+ * (mkdir(2) keeps S_ISVTX on Linux; umask does not clear it). It marks the
  * directory as hardshell's, so one whose owner file is missing or empty can only
  * be the debris of a creator SIGKILLed between mkdir and the owner write, and is
  * judged by age alone instead of waiting out the unknown-owner grace (60 s, longer
- * than atomic-write's default 30 s --lock-timeout).
+ * than atomic-write's default 30 s --lock-timeout). The widest mode; see lockDirMode.
  */
 export const LOCK_DIR_MODE = 0o1755;
+
+/**
+ * Mode for a new lock directory in `parent`: everyone may search it (x, to read
+ * the owner record), but only those who may also rename it may READ it, i.e.
+ * open it and so flock(2) it (the takeover lock, see removeStaleUnderFlock):
+ * the owner always; group and others only where the parent grants them write
+ * and search and is not sticky (in a sticky directory only the lock's owner may
+ * rename it). Then no one can block a takeover who could not just as well hold
+ * the lock itself. The umask still applies (mkdir(2)).
+ */
+export function lockDirMode(parent: string): number {
+  let mode = 0o1711;
+  try {
+    const st = statSync(parent);
+    if ((st.mode & 0o1000) === 0) {
+      if ((st.mode & 0o030) === 0o030) mode |= 0o040;
+      if ((st.mode & 0o003) === 0o003) mode |= 0o004;
+    }
+  } catch {
+    /* mkdir reports the real problem */
+  }
+  return mode;
+}
 const DEFAULT_LOCK_POLICY: BackoffPolicy = { baseMs: 5, maxMs: 250, retries: Number.MAX_SAFE_INTEGER, deadlineMs: 0 };
 
 /** The lock path proper-lockfile uses for `file` (its default `${file}.lock`). */
@@ -136,9 +190,27 @@ export function readLockOwner(lockPath: string): LockOwner | undefined {
     const owner: LockOwner = { pid: o.pid, host: o.host, createdAt: o.createdAt };
     if (typeof o.startTime === "number") owner.startTime = o.startTime;
     if (typeof o.command === "string") owner.command = o.command;
+    const c = o.child as Partial<JobRecord> | undefined;
+    if (c && typeof c === "object" && typeof c.pid === "number" && typeof c.startTime === "number") {
+      const child: JobRecord = { pid: c.pid, startTime: c.startTime };
+      if (typeof c.pgid === "number") child.pgid = c.pgid;
+      if (typeof c.pgidStart === "number") child.pgidStart = c.pgidStart;
+      owner.child = child;
+    }
     return owner;
   } catch {
     return undefined;
+  }
+}
+
+/** The owner record exists but this process may not read it (EACCES/EPERM on the directory or the file). */
+function ownerUnreadable(lockPath: string): boolean {
+  try {
+    closeSync(openSync(join(lockPath, OWNER_FILE), "r"));
+    return false;
+  } catch (err) {
+    const code = errnoOf(err);
+    return code === "EACCES" || code === "EPERM";
   }
 }
 
@@ -163,6 +235,9 @@ export function judgeLock(lockPath: string, staleMs: number, opts: { unknownStal
   const owner = readLockOwner(lockPath);
   if (!owner) {
     if (ageMs < staleMs) return { verdict: "young", ageMs, ...id };
+    // An owner record we may not read (another user's lock under a strict umask) is not a
+    // missing one: liveness is unknown, never the debris verdict below.
+    if (ownerUnreadable(lockPath)) return { verdict: ageMs >= unknownStaleMs ? "stale" : "unknown", ageMs, ...id };
     // Marked as ours (LOCK_DIR_MODE's sticky bit) but no owner recorded: its creator died
     // between mkdir and writing the owner (a live creator writes it at once and refreshes the
     // mtime every updateMs), so age alone decides, as for proper-lockfile. An unmarked lock
@@ -170,10 +245,24 @@ export function judgeLock(lockPath: string, staleMs: number, opts: { unknownStal
     if ((st.mode & 0o1000) !== 0) return { verdict: "stale", ageMs, ...id };
     return { verdict: ageMs >= unknownStaleMs ? "stale" : "unknown", ageMs, ...id };
   }
-  const live = pidLiveness(owner.pid, { host: owner.host, startTime: owner.startTime });
-  if (live === "running") return { verdict: "running", owner, ageMs, ...id };
+  const { live, holder } = ownerLiveness(owner);
+  if (live === "running") return { verdict: "running", owner, holder, ageMs, ...id };
   if (live === "dead") return { verdict: ageMs >= staleMs ? "stale" : "young", owner, ageMs, ...id };
   return { verdict: ageMs >= Math.max(staleMs, unknownStaleMs) ? "stale" : "unknown", owner, ageMs, ...id };
+}
+
+/**
+ * Is anything the owner record names still running: the owner process, or the
+ * command it holds the lock around (and that command's group)? Running wins;
+ * then unknown (never dead on doubt); dead only when every part is dead.
+ */
+export function ownerLiveness(owner: LockOwner): { live: Liveness; holder?: number } {
+  const wrapper = pidLiveness(owner.pid, { host: owner.host, startTime: owner.startTime });
+  if (wrapper === "running") return { live: "running", holder: owner.pid };
+  if (!owner.child) return { live: wrapper };
+  const job = probeJob(owner.child, { host: owner.host });
+  if (job.live === "running") return { live: "running", holder: job.pid };
+  return { live: wrapper === "unknown" || job.live === "unknown" ? "unknown" : "dead" };
 }
 
 /** The lock is held by someone else (retryable inside holdLock). */
@@ -199,7 +288,7 @@ function tryCreate(lockPath: string, command: string | undefined): { owner: Lock
   if (command !== undefined) owner.command = command;
   const record = JSON.stringify(owner) + "\n";
   try {
-    mkdirSync(lockPath, LOCK_DIR_MODE);
+    mkdirSync(lockPath, lockDirMode(dirname(lockPath)));
   } catch (err) {
     if (errnoOf(err) === "EEXIST") return undefined;
     throw fromErrno(err, { what: "cannot create lock", subject: lockPath });
@@ -253,8 +342,9 @@ async function importFlock(): Promise<FlockFn | null> {
 /**
  * Remove a lock directory judged stale, race-free among hardshell processes
  * (the takeover steps in the contract above, shared with sqlite-exec's DB.lock
- * clearer): under flock(2) on its parent directory, `stillStale()` judges it
- * again (it must check the same inode that was judged), it is renamed aside to
+ * clearer): under flock(2) on the lock directory itself, once the path is seen
+ * to still name the flocked inode, `stillStale()` judges it again (it must
+ * check the same inode that was judged), it is renamed aside to
  * a unique name so a fresh lock made meanwhile is never the one removed,
  * `removeAside` deletes it, debris of removers SIGKILLed mid-way is swept, and
  * `then()` runs while the flock is still held (a takeover makes its own lock
@@ -272,13 +362,29 @@ export async function removeStaleUnderFlock<T>(
   const parent = dirname(lockPath);
   let fd: number;
   try {
-    fd = openSync(parent, fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0));
+    // O_NOFOLLOW: a symlink planted in place of the lock is never followed (ELOOP).
+    fd = openSync(lockPath, fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0) | (fsc.O_NOFOLLOW ?? 0));
   } catch (err) {
-    throw fromErrno(err, { what: `cannot open the directory of a stale ${steps.what}`, subject: parent });
+    const code = errnoOf(err);
+    // Gone, or replaced by something that is not a directory: nothing of ours to take over now.
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP") return undefined;
+    // Not readable by us: only those who may rename it may open it (lockDirMode), so it is
+    // not ours to take over; keep waiting (its owner, or someone allowed, will).
+    if (code === "EACCES" || code === "EPERM") return undefined;
+    throw fromErrno(err, { what: `cannot open a stale ${steps.what}`, subject: lockPath });
   }
   try {
     if (flock(fd, LOCK_EX | LOCK_NB) !== 0) return undefined; // another remover is at work: retry later
     try {
+      // The flock guards the inode we opened; act only if the path still names it.
+      const mine = fstatSync(fd);
+      let now;
+      try {
+        now = lstatSync(lockPath);
+      } catch {
+        return undefined;
+      }
+      if (now.ino !== mine.ino || now.dev !== mine.dev) return undefined;
       if (!steps.stillStale()) return undefined;
       const aside = join(parent, `.${basename(lockPath)}.hardshell-stale-${process.pid}-${randomTag()}`);
       try {
@@ -323,7 +429,12 @@ export function sweepAsideDebris(parent: string, base: string): void {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length).split("-")[0]);
-    if (pidLiveness(pid) === "dead") rmSync(join(parent, name), { recursive: true, force: true });
+    if (pidLiveness(pid) !== "dead") continue;
+    try {
+      rmSync(join(parent, name), { recursive: true, force: true });
+    } catch {
+      /* another taker-over of the same lock may be sweeping it right now */
+    }
   }
 }
 
@@ -352,7 +463,11 @@ export async function holdLock(lockPath: string, opts: HoldLockOptions): Promise
       isRetryable: (err) => err instanceof LockBusy,
       onExhausted: (last, state) => {
         const j = (last as LockBusy).judgement;
-        const who = j.owner ? `held by pid ${j.owner.pid} on ${j.owner.host}, ${j.verdict}` : `held, ${j.verdict}`;
+        const who = !j.owner
+          ? `held, ${j.verdict}`
+          : j.holder !== undefined && j.holder !== j.owner.pid
+            ? `held by pid ${j.holder} on ${j.owner.host}, the command of pid ${j.owner.pid} (gone), ${j.verdict}`
+            : `held by pid ${j.owner.pid} on ${j.owner.host}, ${j.verdict}`;
         return new TempFailError({
           what: "lock still held",
           subject: lockPath,
@@ -381,6 +496,45 @@ class Held implements HeldLock {
     this.unregister = registerCleanup(() => this.release());
     this.timer = setInterval(() => this.refresh(), updateMs);
     this.timer.unref?.();
+  }
+
+  adoptChild(pid: number): void {
+    if (this.released || this.compromised) return;
+    const st = procStat(pid);
+    if (!st) return; // already gone (or no /proc): nothing that could outlive us to record
+    const child: JobRecord = { pid, startTime: st.startTime };
+    // The command's process group is the job's own only when the command or this
+    // process leads it (an interactive shell or setsid gave the job a group). A group
+    // inherited from our caller (a cron script's shell, a test harness) also holds
+    // the caller's other commands, which would keep the lock live after the job.
+    const ownStart = this.me.owner.startTime;
+    if (st.pgrp === pid) {
+      child.pgid = pid;
+      child.pgidStart = st.startTime;
+    } else if (st.pgrp === this.me.owner.pid && ownStart !== undefined) {
+      child.pgid = st.pgrp;
+      child.pgidStart = ownStart;
+    }
+    const owner: LockOwner = { ...this.me.owner, child };
+    const tmp = join(this.lockPath, `${OWNER_FILE}.${process.pid}.tmp`);
+    try {
+      // Written aside and renamed over: a reader sees the old record or the new one, whole.
+      writeFileSync(tmp, JSON.stringify(owner) + "\n", { mode: 0o644 });
+      if (!this.isStillOurs()) {
+        rmSync(tmp, { force: true });
+        return;
+      }
+      renameSync(tmp, join(this.lockPath, OWNER_FILE));
+      this.me.owner.child = child;
+    } catch {
+      // Best effort: the lock stays held by this live process; only a SIGKILL of it
+      // would leave the command unrecorded (as before adoption).
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        /* nothing to clean */
+      }
+    }
   }
 
   private isStillOurs(): boolean {

@@ -445,3 +445,100 @@ export function hasExited(pid: number, root = "/proc"): boolean {
     return (err as { code?: string }).code === "ESRCH";
   }
 }
+
+/* ------------------------------------------------------------------------
+ * Job liveness: is the command a lock was held around still running?
+ *
+ * A wrapper (git-lock run, atomit-write --lock -- CMD) can die by SIGKILL
+ * while its command runs on, re-parented to init. The lock it held must stay
+ * live for as long as that command, or the job it started, runs. A job is
+ * recorded as the command's pid and start time, plus a process group when
+ * the group belongs to the job (see lib/core/lock.ts adoptChild).
+ *
+ * Pid reuse: the command counts only while /proc/PID/stat shows the recorded
+ * start time. A process group id is the pid of its first leader; Linux does
+ * not hand that pid out again while any process still has it as its pgid
+ * (the struct pid stays referenced), so a member whose leader is gone is a
+ * member of the recorded group. When a process with pid == pgid exists, its
+ * start time must be the recorded leader's, or the group was recycled.
+ * A zombie (state Z/X) has finished: it counts as dead, so a job whose
+ * orphans are never reaped (pid 1 that does not wait) still ends.
+ * Assumes /proc shows every process: group members of other users hidden by
+ * a hidepid mount are not seen (the command's own pid still is, via kill(2)).
+ * ---------------------------------------------------------------------- */
+
+export interface JobRecord {
+  pid: number;
+  /** /proc start ticks of `pid`. */
+  startTime: number;
+  /** The job's own process group, when it has one. */
+  pgid?: number;
+  /** Start ticks of the group's leader (pid == pgid) when the group was recorded. */
+  pgidStart?: number;
+}
+
+/** state, pgrp and start ticks from /proc/PID/stat (proc(5) fields 3, 5, 22). */
+export function procStat(pid: number, root = "/proc"): { state: string; ppid: number; pgrp: number; startTime: number } | undefined {
+  const s = readText(`${root}/${pid}/stat`);
+  if (s === undefined) return undefined;
+  const rest = s.slice(s.lastIndexOf(")") + 2).split(" ");
+  const st = { state: rest[0] ?? "", ppid: Number(rest[1]), pgrp: Number(rest[2]), startTime: Number(rest[19]) };
+  return Number.isFinite(st.pgrp) && Number.isFinite(st.startTime) ? st : undefined;
+}
+
+function finished(state: string): boolean {
+  return state === "Z" || state === "X" || state === "x";
+}
+
+/**
+ * Is the recorded job (command and its process group) still running on this
+ * host? Three-way: `unknown` when /proc cannot be read or shows another pid
+ * namespace, never `dead` on doubt.
+ */
+export function jobLiveness(job: JobRecord, opts: { host?: string; root?: string } = {}): Liveness {
+  return probeJob(job, opts).live;
+}
+
+/** jobLiveness, plus the live process that makes it `running` (the command, or a member of its group). */
+export function probeJob(job: JobRecord, opts: { host?: string; root?: string } = {}): { live: Liveness; pid?: number } {
+  const unknown = { live: "unknown" as const };
+  const dead = { live: "dead" as const };
+  if (opts.host !== undefined && opts.host !== thisHost()) return unknown;
+  if (!Number.isInteger(job.pid) || job.pid <= 0) return unknown;
+  const root = opts.root ?? "/proc";
+  const self = readLink(`${root}/self`);
+  if (self === undefined || self !== String(process.pid)) return unknown;
+  const st = procStat(job.pid, root);
+  if (st && st.startTime === job.startTime && !finished(st.state)) return { live: "running", pid: job.pid };
+  if (!st) {
+    // No stat: gone, unless kill(2) still sees it (/proc mounted hidepid hides other users'
+    // processes): then, as pidLiveness does when it cannot compare start times, it is the job.
+    try {
+      process.kill(job.pid, 0);
+      return { live: "running", pid: job.pid };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === "EPERM") return { live: "running", pid: job.pid };
+      if (code !== "ESRCH") return unknown;
+    }
+  }
+  if (job.pgid === undefined || !Number.isInteger(job.pgid) || job.pgid <= 0) return dead;
+  const leader = procStat(job.pgid, root);
+  if (leader && job.pgidStart !== undefined && leader.startTime !== job.pgidStart) {
+    // pid == pgid belongs to another process now: only possible once every member of the recorded group was gone.
+    return dead;
+  }
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return unknown;
+  }
+  for (const n of names) {
+    const c = n.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const m = procStat(Number(n), root);
+    if (m && m.pgrp === job.pgid && !finished(m.state)) return { live: "running", pid: Number(n) };
+  }
+  return dead;
+}

@@ -20,7 +20,7 @@ import { listLocks, lockAt, type LockFile } from "./locks";
 import { discoverRepo, type DiscoverOptions, type GitRepo } from "./repo";
 import { judgeLocks, type JudgedLock, type JudgeOptions } from "./verdict";
 import { removeLockSafely, removeRunLock, type RemoveOutcome } from "./remove";
-import { DEFAULT_STALE_MS } from "./verdict";
+import { RUN_LOCK_STALE_MS } from "./verdict";
 
 export interface ScanOptions extends DiscoverOptions, Omit<JudgeOptions, "snapshot" | "now"> {
   /** Only these lock paths (`git-lock status -- PATH...`). */
@@ -105,7 +105,7 @@ export async function cleanLocks(opts: ScanOptions & { dryRun?: boolean } = {}):
     }
     const outcome =
       j.lock.kind === "run"
-        ? await removeRunLock(j.lock, j.lock.gitDir, opts.force ? 0 : (opts.staleAfterMs ?? DEFAULT_STALE_MS))
+        ? await removeRunLock(j.lock, j.lock.gitDir, opts.force ? 0 : (opts.staleAfterMs ?? RUN_LOCK_STALE_MS))
         : removeLockSafely(j.lock, j.lock.gitDir);
     removals.push({ lock: j, outcome });
   }

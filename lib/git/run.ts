@@ -12,15 +12,19 @@
  * release. SIGINT/SIGTERM/SIGHUP reaching git-lock are forwarded to CMD and
  * git-lock waits for CMD to end before the signal cleanup registry
  * (lib/core/signals.ts) releases the lock and exits 128+N — the lock is never
- * released while CMD still runs. Normal exits release it in `finally`. A SIGKILLed git-lock leaves the lock with a
- * dead owner: the next `run` takes it over once its mtime is older than the
- * stale threshold. CMD killed by a signal N gives 128+N, like a shell.
+ * released while CMD still runs. Normal exits release it in `finally`. CMD's
+ * pid and start time (and its process group when the group is the job's own)
+ * go into the lock's owner record right after the spawn (HeldLock.adoptChild),
+ * so a SIGKILLed git-lock leaves a lock that stays live while CMD, orphaned,
+ * runs on (SPEC §3.1 amendment); once CMD and its group are gone too, the next
+ * `run` takes it over as soon as its mtime is older than the stale threshold.
+ * CMD killed by a signal N gives 128+N, like a shell.
  *
  * What a concurrent run can observe: at most one CMD per NAME and repository
  * runs at any instant. git's own locks are not taken: run serializes scripts,
  * not git itself.
  */
-import { holdLock, type HeldLock } from "../core/lock";
+import { DEFAULT_STALE_MS, holdLock, type HeldLock } from "../core/lock";
 import { UnavailableError, UsageError, errnoOf, fromErrno } from "../core/errors";
 import { receivedSignal, registerCleanup } from "../core/signals";
 import { hasExited } from "../core/proc";
@@ -29,7 +33,8 @@ import { join } from "node:path";
 import { discoverRepo, type DiscoverOptions } from "./repo";
 
 export const DEFAULT_RUN_TIMEOUT_MS = 60_000;
-export const DEFAULT_RUN_STALE_MS = 10_000;
+/** The hardshell lock's own threshold, which `git-lock status/clean/wait` use for run locks too (verdict.ts). */
+export const DEFAULT_RUN_STALE_MS = DEFAULT_STALE_MS;
 
 export interface RunOptions extends DiscoverOptions {
   name?: string;
@@ -68,9 +73,12 @@ export async function runLocked(opts: RunOptions): Promise<{ exitCode: number; l
       if (errnoOf(err) === "ENOENT") throw new UnavailableError({ what: "command not found", subject: opts.command[0] });
       throw fromErrno(err, { what: "cannot run command", subject: opts.command[0] });
     }
+    // At once, before anything can await: from now on CMD itself keeps the lock live,
+    // so a SIGKILLed git-lock does not free it while CMD runs on, orphaned.
+    const pid = child.pid;
+    held.adoptChild(pid);
     // Registered after the lock's own cleanup, so it runs first: on SIGINT/SIGTERM/SIGHUP
     // forward the signal to CMD and wait for CMD to end; only then is the lock released.
-    const pid = child.pid;
     unregister = registerCleanup(() => {
       const sig = receivedSignal() ?? "SIGTERM";
       try {

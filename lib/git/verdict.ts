@@ -51,6 +51,7 @@ import {
   type Visibility,
 } from "../core/proc";
 import { readFileSync } from "node:fs";
+import { DEFAULT_STALE_MS as LOCK_STALE_MS } from "../core/lock";
 import { parseGcPid, type LockFile, type LockKind } from "./locks";
 import type { GitRepo } from "./repo";
 
@@ -77,6 +78,8 @@ export interface JudgedLock {
 }
 
 export const DEFAULT_STALE_MS = 30_000;
+/** hardshell run locks: the hardshell lock's own threshold (lib/core/lock.ts), the one `git-lock run` uses. */
+export const RUN_LOCK_STALE_MS = LOCK_STALE_MS;
 export const UNKNOWN_GRACE_MS = 15 * 60_000;
 export const UNKNOWN_REF_GRACE_MS = 60 * 60_000;
 export const OTHER_HOST_GC_GRACE_MS = 12 * 60 * 60_000;
@@ -95,7 +98,7 @@ export interface JudgeOptions {
   selfPid?: number;
   snapshot?: ProcSnapshot;
   /** Run-lock judge (lib/core/lock.ts); run locks are `unknown` without it. */
-  judgeRunLock?: (path: string, staleMs: number) => { verdict: "running" | "stale" | "unknown" | "young"; owner?: { pid: number; host: string } };
+  judgeRunLock?: (path: string, staleMs: number) => { verdict: "running" | "stale" | "unknown" | "young"; owner?: { pid: number; host: string }; holder?: number };
   /** Visibility per directory (tests inject "not visible"). */
   visibility?: (dir: string) => Visibility;
 }
@@ -242,13 +245,16 @@ export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: Judg
         unknown("run lock module unavailable");
         continue;
       }
-      const staleMs = opts.force ? 0 : (opts.staleAfterMs ?? DEFAULT_STALE_MS);
+      // One threshold with `git-lock run` itself, which takes a run lock over after RUN_LOCK_STALE_MS.
+      const staleMs = opts.force ? 0 : (opts.staleAfterMs ?? RUN_LOCK_STALE_MS);
       const r = opts.judgeRunLock(lock.path, staleMs);
       j.thresholdMs = staleMs;
       if (r.verdict === "running") {
-        if (r.owner) j.holders = [{ pid: r.owner.pid, comm: snap.comm(r.owner.pid) ?? "?" }];
+        // The holder is the owner, or the command it ran if the owner died and the command runs on.
+        const pid = r.holder ?? r.owner?.pid;
+        if (pid !== undefined) j.holders = [{ pid, comm: snap.comm(pid) ?? "?" }];
         j.verdict = "active";
-        j.reason = `run lock held by live pid ${r.owner?.pid ?? "?"}`;
+        j.reason = `run lock held by live pid ${pid ?? "?"}${r.owner && pid !== r.owner.pid ? ` (command of pid ${r.owner.pid}, gone)` : ""}`;
       } else if (r.verdict === "unknown") {
         j.verdict = "unknown";
         j.reason = `run lock owner liveness not visible${r.owner ? ` (pid ${r.owner.pid} on ${r.owner.host})` : ""}`;

@@ -467,6 +467,8 @@ EOF
     pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
     [ -n "$pgid" ] && kill -TERM -- "-$pgid" 2>/dev/null || true
     wait "$pid" || true
+    # bash dies at once on TERM; atomic-write may still be cleaning up: wait for the whole group.
+    for _ in $(seq 100); do [ -n "$pgid" ] && kill -0 -- "-$pgid" 2>/dev/null || break; sleep 0.05; done
     if cmp -s f full; then commits=$((commits + 1)); elif [ "$(cat f)" = OLD ]; then kept=$((kept + 1)); else
       echo "round $round: truncated commit of $(wc -l < f) lines"; false
     fi
@@ -722,4 +724,143 @@ sticky_dir() {
   assert_failure 77
   assert_output --partial "does not allow creating files"
   assert_equal "$(cat /proc/version)" "$before"
+}
+
+# ---------------------------------------------------------------- lock liveness
+
+# True once pid $1 has ended (gone, or a zombie nobody reaps).
+aw_ended() {
+  local s
+  s=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
+  [ "$s" = Z ] || [ "$s" = X ]
+}
+
+aw_wait_ended() {
+  local i
+  for ((i = 0; i < 250; i++)); do aw_ended "$1" && return 0; sleep 0.02; done
+  return 1
+}
+
+# Wait (~5s) until FILE.lock's owner record names the command run under it.
+aw_wait_adopted() {
+  local i
+  for ((i = 0; i < 250; i++)); do grep -q '"child"' "$1/owner" 2>/dev/null && return 0; sleep 0.02; done
+  return 1
+}
+
+@test "--lock -- CMD: a SIGKILLed writer's orphaned CMD keeps FILE.lock, the next writer gets 75 and FILE stays; after CMD ends the lock is taken over" {
+  echo old > f
+  "$AW" --lock f -- sh -c 'echo $$ > "$1"; exec sleep 60' sh "$T/job.pid" 3>&- &
+  local writer=$!
+  wait_for "$T/job.pid"
+  local job
+  job=$(cat "$T/job.pid")
+  aw_wait_adopted f.lock
+  kill -9 "$writer"
+  wait "$writer" || true
+  ! aw_ended "$job"
+  touch -d '2 hours ago' f.lock        # long past the stale threshold: only CMD keeps it
+  run "$AW" --lock --lock-timeout 1s f <<<"new"
+  assert_failure 75
+  assert_output --partial "held by pid $job"
+  assert_equal "$(cat f)" "old"
+  [ -d f.lock ]
+  kill -9 "$job"
+  aw_wait_ended "$job"
+  run "$AW" --lock --lock-timeout 10s f <<<"new"
+  assert_success
+  assert_equal "$(cat f)" "new"
+  assert_equal "$(leftovers "$T" f job.pid)" ""
+}
+
+@test "another user's flock on the (sticky, world-writable) parent directory cannot block taking over a stale FILE.lock, and it cannot flock the lock itself" {
+  command -v flock >/dev/null || skip "flock(1) not installed"
+  command -v runuser >/dev/null || skip "runuser(1) not installed"
+  command -v setsid >/dev/null || skip "setsid(1) not installed"
+  [ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+  # Somewhere nobody can reach (the checkout may be in a 0700 directory), shaped like /tmp.
+  local d holder i rc=0 out="" mode="" stranger=0 held=0 content left
+  d=$(mktemp -d /tmp/hardshell-flock.XXXXXX)
+  chmod 1777 "$d"
+  echo old > "$d/f"
+  # A real stale lock: the writer is SIGKILLed by its own command, which then ends too.
+  "$AW" --lock "$d/f" -- sh -c 'kill -9 $PPID' || rc=$?
+  if [ "$rc" -eq 137 ] && [ -d "$d/f.lock" ]; then
+    mode=$(stat -c %A "$d/f.lock")
+    touch -d '2 hours ago' "$d/f.lock"
+    # nobody may read the parent, so it can flock it, and keeps doing so.
+    setsid runuser -u nobody -- flock "$d" sleep 60 </dev/null >/dev/null 2>&1 3>&- &
+    holder=$!
+    for ((i = 0; i < 250; i++)); do flock -n "$d" true || break; sleep 0.02; done
+    flock -n "$d" true || held=1
+    # ... but it cannot open the lock directory to flock that.
+    runuser -u nobody -- flock -n "$d/f.lock" true 2>/dev/null && stranger=1
+    rc=0
+    out=$("$AW" --lock --lock-timeout 5s "$d/f" <<<"new" 2>&1) || rc=$?
+    kill -9 -- "-$holder" 2>/dev/null || true
+    wait "$holder" || true
+  fi
+  content=$(cat "$d/f")
+  left=$(leftovers "$d" f)
+  rm -rf "$d"
+  [ "$held" -eq 1 ] || fail "the stale lock was not made, or nobody's flock on the parent was not taken"
+  [ "$rc" -eq 0 ] || fail "takeover failed: exit $rc: $out"
+  assert_equal "$content" "new"
+  assert_equal "$left" ""
+  [ "$stranger" -eq 0 ] || fail "nobody could flock the lock directory"
+  assert_equal "$mode" "drwx--x--t"   # searchable (for the owner record), readable by its owner only
+}
+
+# ---------------------------------------------------------------- option values that look like flags
+
+@test "option values that look like -h, --help or --version are values: a bad one is 64 and FILE stays" {
+  echo old > f
+  run "$AW" --lock-timeout --help f <<<"new"
+  assert_failure 64
+  assert_output --partial '"--help"'
+  refute_output --partial "Examples"
+  run "$AW" --mode -h f <<<"new"
+  assert_failure 64
+  assert_output --partial '"-h"'
+  run "$AW" --if-unchanged --version f <<<"new"
+  assert_failure 64                       # a (malformed) hash, not a version request
+  assert_output --partial 'bad --if-unchanged: "--version"'
+  run "$AW" --lock-timeout -5s --lock f <<<"new"
+  assert_failure 64
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(leftovers "$T" f)" ""
+  run "$AW" --lock-timeout 5s f -- echo -h
+  assert_success
+  assert_equal "$(cat f)" "-h"
+}
+
+@test "another user who may not read a lock's owner record never takes the lock over, however old" {
+  command -v runuser >/dev/null || skip "runuser(1) not installed"
+  [ "$(id -u)" -eq 0 ] || skip "needs root to act as another user"
+  local d job writer rc1=0 rc2=0 out1 out2 content
+  d=$(mktemp -d /tmp/hardshell-perm.XXXXXX)
+  chmod 755 "$d"
+  mkdir -m 777 "$d/w"                         # world-writable, not sticky: nobody may rename the lock
+  cp "$AW" "$d/aw"                            # the checkout may be unreachable for nobody
+  echo old > "$d/w/f" && chmod 666 "$d/w/f"
+  # umask 077: the lock directory is 1700, so nobody cannot even read the owner record.
+  (umask 077; exec "$AW" --lock "$d/w/f" -- sh -c 'echo $$ > "$1"; exec sleep 60' sh "$d/job.pid") 3>&- &
+  writer=$!
+  wait_for "$d/job.pid" || true
+  aw_wait_adopted "$d/w/f.lock" || true        # checked below, after clean-up
+  job=$(cat "$d/job.pid" 2>/dev/null || echo 0)
+  kill -9 "$writer"; wait "$writer" || true   # no more refreshes; only the orphaned CMD holds it
+  touch -d '20 seconds ago' "$d/w/f.lock"
+  out1=$(runuser -u nobody -- "$d/aw" --lock --lock-timeout 1s "$d/w/f" <<<"nobody" 2>&1) || rc1=$?
+  touch -d '2 hours ago' "$d/w/f.lock"        # past even the unknown-owner grace
+  out2=$(runuser -u nobody -- "$d/aw" --lock --lock-timeout 1s "$d/w/f" <<<"nobody" 2>&1) || rc2=$?
+  kill -9 "$job" 2>/dev/null || true
+  content=$(cat "$d/w/f")
+  local lockleft=0
+  [ -d "$d/w/f.lock" ] && lockleft=1
+  rm -rf "$d"
+  [ "$rc1" -eq 75 ] || fail "20s old: exit $rc1: $out1"
+  [ "$rc2" -eq 75 ] || fail "2h old: exit $rc2: $out2"
+  assert_equal "$content" "old"
+  [ "$lockleft" -eq 1 ]
 }

@@ -483,13 +483,14 @@ EOF
   assert_output --partial '"verdict": "active"'
 }
 
-@test "a SIGKILLed holder's run lock is taken over once stale" {
+@test "a SIGKILLed holder's run lock is taken over once stale and its command is gone" {
   cd "$R"
   git-lock run --stale-after 1s -- sh -c 'echo $$ > "$1"; exec sleep 30' sh "$T/child.pid" 3>&- &
   local holder=$!
   wait_for "$T/child.pid"
   KILL_PIDS="$(cat "$T/child.pid")"
   kill -9 "$holder"
+  kill -9 "$KILL_PIDS"
   [ -d "$G/hardshell-run.lock" ]
   run git-lock run --stale-after 1s --timeout 10s -- echo taken
   assert_success
@@ -588,4 +589,161 @@ run_forwards() {
   assert_output --partial "Examples:"
   run git-lock --version
   assert_output --regexp '^git-lock [0-9]+\.[0-9]+\.[0-9]+'
+}
+
+# ---- run: the command keeps its lock ---------------------------------------
+
+# Wait (up to 5s) until the run lock's owner record names the command it runs.
+wait_adopted() {
+  local i
+  for i in $(seq 100); do grep -q '"child"' "$1/owner" 2>/dev/null && return 0; sleep 0.05; done
+  return 1
+}
+
+# True once pid $1 has ended (gone, or a zombie nobody reaps).
+ended() {
+  local s
+  s=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
+  [ "$s" = Z ] || [ "$s" = X ]
+}
+
+wait_ended() {
+  local i
+  for i in $(seq 100); do ended "$1" && return 0; sleep 0.05; done
+  return 1
+}
+
+@test "a SIGKILLed run's orphaned command keeps the lock: the next run times out with 75 without running, then takes over once the orphan ends" {
+  cd "$R"
+  git-lock run --name cron -- sh -c 'echo $$ > "$1"; exec sleep 60' sh "$T/job.pid" 3>&- &
+  local wrapper=$!
+  wait_for "$T/job.pid"
+  local job
+  job=$(cat "$T/job.pid")
+  KILL_PIDS="$job"
+  wait_adopted "$G/hardshell-cron.lock"
+  kill -9 "$wrapper"
+  wait "$wrapper" || true
+  ! ended "$job"                                    # orphaned, still running
+  # Long past the stale threshold, as after a long job: only the orphan keeps it now.
+  touch -d '2 hours ago' "$G/hardshell-cron.lock"
+  run git-lock run --name cron --timeout 1s -- touch "$T/ran"
+  assert_failure 75
+  assert_output --partial "held by pid $job"
+  [ ! -e "$T/ran" ]
+  ! ended "$job"
+  run git-lock status --json
+  assert_success
+  assert_output --partial '"verdict": "active"'
+  assert_output --partial "\"pid\": $job"
+  kill -9 "$job"
+  wait_ended "$job"
+  run git-lock run --name cron --timeout 10s -- sh -c 'echo taken; touch "$1"' sh "$T/ran"
+  assert_success
+  assert_output "taken"
+  [ -e "$T/ran" ]
+  [ ! -e "$G/hardshell-cron.lock" ]
+  [ -z "$(leftovers "$G" | grep hardshell)" ]
+}
+
+@test "a run whose wrapper and command were SIGKILLed stays held while the command's process group lives" {
+  command -v setsid >/dev/null || skip "setsid(1) not installed"
+  cd "$R"
+  # setsid makes git-lock a group leader, as an interactive shell or a service manager does.
+  setsid git-lock run --name grp -- sh -c 'echo $PPID > "$1.wrapper"; sleep 60 & echo $! > "$1"; wait' sh "$T/job.pid" 3>&- &
+  wait_for "$T/job.pid"
+  wait_adopted "$G/hardshell-grp.lock"
+  local wrapper grandchild shpid
+  wrapper=$(cat "$T/job.pid.wrapper")
+  grandchild=$(cat "$T/job.pid")
+  shpid=$(python3 -c 'import sys,json; print(json.load(open(sys.argv[1]))["child"]["pid"])' "$G/hardshell-grp.lock/owner")
+  KILL_PIDS="$grandchild $shpid"
+  kill -9 "$wrapper" "$shpid"
+  wait_ended "$wrapper" && wait_ended "$shpid"
+  ! ended "$grandchild"
+  touch -d '2 hours ago' "$G/hardshell-grp.lock"
+  run git-lock run --name grp --timeout 1s -- touch "$T/ran"
+  assert_failure 75
+  [ ! -e "$T/ran" ]
+  run git-lock clean --force
+  assert_output --partial "kept $G/hardshell-grp.lock (active"
+  [ -d "$G/hardshell-grp.lock" ]
+  run git-lock status --json
+  assert_output --partial "\"pid\": $grandchild"      # the live member of the job's group holds it
+  kill -9 "$grandchild"
+  wait_ended "$grandchild"
+  run git-lock run --name grp --timeout 10s -- echo taken
+  assert_success
+  assert_output "taken"
+  [ ! -e "$G/hardshell-grp.lock" ]
+}
+
+@test "status and run agree on when a dead owner's run lock is stale" {
+  mkdir -m 1711 "$G/hardshell-run.lock"
+  printf '{"pid":%s,"host":"%s","createdAt":1}\n' "$(dead_pid)" "$(hostname)" > "$G/hardshell-run.lock/owner"
+  touch -d '15 seconds ago' "$G/hardshell-run.lock"
+  run git-lock status --json
+  assert_failure 1
+  assert_output --partial '"verdict": "stale"'
+  cd "$R"
+  run git-lock run --timeout 5s -- echo taken
+  assert_success
+  assert_output "taken"
+}
+
+# hold_flock DIR: hold flock(2) on DIR for a minute, in this one process (no forked child to leak); touches $T/flocked once held.
+hold_flock() {
+  exec 3>&-
+  exec python3 -c 'import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(fd, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$1" "$T/flocked"
+}
+
+@test "a flock held on the repository's git dir does not block taking over a stale run lock" {
+  command -v flock >/dev/null || skip "flock(1) not installed"
+  mkdir -m 1711 "$G/hardshell-run.lock"
+  printf '{"pid":%s,"host":"%s","createdAt":1}\n' "$(dead_pid)" "$(hostname)" > "$G/hardshell-run.lock/owner"
+  old "$G/hardshell-run.lock"
+  hold_flock "$G" &
+  KILL_PIDS="$!"
+  wait_for "$T/flocked"
+  flock -n "$G" true && fail "the git dir should be flocked by now"
+  cd "$R"
+  run git-lock run --timeout 5s -- echo taken
+  assert_success
+  assert_output "taken"
+  [ ! -e "$G/hardshell-run.lock" ]
+  [ -z "$(leftovers "$G" | grep hardshell)" ]
+}
+
+# ---- option values that look like flags ------------------------------------
+
+@test "run --name -h runs CMD under the lock named -h; a value is never a help or version request" {
+  cd "$R"
+  run git-lock run --name -h -- sh -c 'ls -d "$1"/hardshell-*.lock; echo ran' sh "$G"
+  assert_success
+  assert_output "$G/hardshell--h.lock
+ran"
+  [ ! -e "$G/hardshell--h.lock" ]
+  run git-lock run --name --version -- touch "$T/ran"
+  assert_success
+  refute_output --partial "git-lock 0."
+  [ -e "$T/ran" ] && rm "$T/ran"
+  run git-lock run --timeout -5s -- touch "$T/ran"
+  assert_failure 64
+  assert_output --partial '"-5s"'
+  [ ! -e "$T/ran" ]
+  run git-lock run --timeout --help -- touch "$T/ran"
+  assert_failure 64
+  refute_output --partial "Examples"
+  [ ! -e "$T/ran" ]
+  run git-lock status --stale-after -h
+  assert_failure 64
+  assert_output --partial '"-h"'
+  run git-lock run --name -- touch "$T/ran"   # -- ends the options: --name has no value
+  assert_failure 64
+  [ ! -e "$T/ran" ]
+  [ -z "$(leftovers "$G" | grep hardshell)" ]
 }

@@ -616,3 +616,22 @@ print(r.returncode, r.stdout.strip(), r.stderr.strip())
 ' "$PUB"
   assert_output "0 2 "
 }
+
+# ---------------------------------------------------------------- option values that look like flags
+
+@test "option values that look like -h, --help, --version or --soft are bound as values, not obeyed" {
+  run "$SE" "$DB" "INSERT INTO t(v) VALUES (?)" --arg -h
+  assert_success
+  refute_output --partial "Examples"
+  run "$SE" "$DB" "INSERT INTO t(v) VALUES (?), (?)" -a --help --arg --version
+  assert_success
+  run "$SE" "$DB" "INSERT INTO t(v) VALUES (:v)" --param v=x --arg --soft
+  assert_failure 64   # --soft is a value (one too many), so the error is not softened to exit 0
+  assert_output --partial "more --arg values than ? placeholders"
+  run "$SE" "$DB" "INSERT INTO t(v) VALUES (:v)" -p v=-h
+  assert_success
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v, " ") FROM t ORDER BY id')" "-h --help --version -h"
+  run "$SE" "$DB" "SELECT ?" --arg
+  assert_failure 64
+  assert_equal "$(count)" "4"
+}

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseArgs, wantsHelp, type CommandTable } from "../../../lib/cli/options";
+import { optionWords, parseArgs, wantsHelp, wantsVersion, type CommandTable } from "../../../lib/cli/options";
 import { UsageError } from "../../../lib/core/errors";
 
 const table: CommandTable = {
@@ -99,5 +99,47 @@ describe("parseArgs fast path agrees with yargs-parser", () => {
     expect(usageError(["--retries", "x", "f"]).message).toContain('"x"');
     expect(usageError(["--format", "xml", "f"]).message).toContain("tsv, csv");
     expect(usageError(["--bogus", "f"]).message).toContain("--bogus");
+  });
+});
+
+describe("an option that takes a value takes the next word, whatever it looks like", () => {
+  const t: CommandTable = {
+    ...table,
+    options: { ...table.options, name: { type: "string", alias: "n", describe: "n" }, arg: { type: "array", alias: "a", describe: "a" } },
+  };
+  const looksLikeOptions = ["-h", "--help", "--version", "-5s", "-q", "--mode", "-"];
+  for (const v of looksLikeOptions) {
+    test(`--name ${v} / -n ${v} / -qn ${v} / --arg ${v}, on both parser paths`, () => {
+      expect(parseArgs(t, ["--name", v, "f"]).opts.name).toBe(v); // fast path
+      expect(parseArgs(t, ["-q", "--name", v, "f"]).opts.name).toBe(v); // yargs-parser path
+      expect(parseArgs(t, ["-n", v, "f"]).opts.name).toBe(v);
+      const g = parseArgs(t, ["-qn", v, "f"]);
+      expect(g.opts.name).toBe(v);
+      expect(g.opts.quiet).toBe(true);
+      expect(parseArgs(t, ["--arg", v, "-a", v, "f"]).opts.arg).toEqual([v, v]);
+      expect(parseArgs(t, ["--arg", v, "f"]).positionals).toEqual(["f"]);
+    });
+  }
+  test("a value is never a help or version request; an option word still is", () => {
+    expect(wantsHelp(["--name", "-h", "f"], t)).toBe(false);
+    expect(wantsHelp(["--arg", "--help"], t)).toBe(false);
+    expect(wantsHelp(["-n", "-h"], t)).toBe(false);
+    expect(wantsVersion(["--name", "--version"], t)).toBe(false);
+    expect(wantsHelp(["--name", "x", "-h"], t)).toBe(true);
+    expect(wantsHelp(["--quiet", "--help"], t)).toBe(true); // a boolean takes no value
+    expect(wantsHelp(["--backup", "--help"], t)).toBe(true); // nor does an optional-value option alone
+    expect(wantsVersion(["f", "--version"], t)).toBe(true);
+    expect(optionWords(t, ["--name", "-h", "f", "--", "--help"])).toEqual(["--name", "f"]);
+  });
+  test("-- ends option parsing: it is never a value, and a value-taking option before it has none", () => {
+    expect(usageError(["f", "--mode", "--", "x"]).message).toContain("--mode");
+    expect(wantsHelp(["--mode", "--", "-h"], t)).toBe(false);
+    const r = parseArgs(t, ["--name", "-h", "--", "cmd", "--name", "x"]);
+    expect(r.opts.name).toBe("-h");
+    expect(r.rest).toEqual(["cmd", "--name", "x"]);
+  });
+  test("a value that looks like an option is still validated as a value", () => {
+    expect(usageError(["--retries", "-h", "f"]).message).toContain('"-h"');
+    expect(usageError(["--format", "--help", "f"]).message).toContain("tsv, csv");
   });
 });

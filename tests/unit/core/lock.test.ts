@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { TempFailError } from "../../../lib/core/errors";
-import { holdLock, judgeLock, lockPathFor, readLockOwner } from "../../../lib/core/lock";
-import { thisHost } from "../../../lib/core/proc";
+import { holdLock, judgeLock, lockDirMode, lockPathFor, readLockOwner } from "../../../lib/core/lock";
+import { jobLiveness, procStat, processStartTime, thisHost } from "../../../lib/core/proc";
 import { _resetForTests, runCleanups } from "../../../lib/core/signals";
 
 let dir: string;
@@ -236,4 +236,122 @@ held.release();
       expect(existsSync(lp)).toBe(false);
     }
   }, 60_000);
+});
+
+describe("the command a lock is held around", () => {
+  /** Plant a lock whose owner is dead and whose recorded command is `child`. */
+  function plantWithChild(lp: string, child: Record<string, number>, ageMs = 60_000): void {
+    mkdirSync(lp);
+    const owner = { pid: deadPid(), host: thisHost(), createdAt: Date.now() - ageMs, child };
+    writeFileSync(join(lp, "owner"), JSON.stringify(owner));
+    const t = new Date(Date.now() - ageMs);
+    utimesSync(lp, t, t);
+  }
+
+  test("a dead owner's lock is running while its command runs, and stale once it is gone", async () => {
+    const lp = join(dir, "f.lock");
+    const cmd = Bun.spawn(["sleep", "30"]);
+    try {
+      plantWithChild(lp, { pid: cmd.pid, startTime: processStartTime(cmd.pid)! });
+      const j = judgeLock(lp, 10_000);
+      expect(j.verdict).toBe("running");
+      expect(j.holder).toBe(cmd.pid);
+      const err = await holdLock(lp, { timeoutMs: 100 }).catch((e) => e);
+      expect(err).toBeInstanceOf(TempFailError);
+      expect(err.message).toContain(`held by pid ${cmd.pid}`);
+    } finally {
+      cmd.kill(9);
+      await cmd.exited;
+    }
+    expect(judgeLock(lp, 10_000).verdict).toBe("stale");
+  });
+
+  test("a recycled command pid (another start time) does not keep the lock", () => {
+    const lp = join(dir, "f.lock");
+    plantWithChild(lp, { pid: process.pid, startTime: processStartTime(process.pid)! - 1 });
+    expect(judgeLock(lp, 10_000).verdict).toBe("stale");
+  });
+
+  test("the command's own process group keeps the lock after the command itself ended", async () => {
+    const lp = join(dir, "f.lock");
+    // detached: setsid, so the shell leads its own group; its background sleep stays in it.
+    const sh = Bun.spawn(["sh", "-c", "sleep 30 >/dev/null 2>&1 & echo $!"], { detached: true, stdout: "pipe" });
+    const shStart = processStartTime(sh.pid)!; // before any await: not reaped yet
+    const grandchild = Number((await new Response(sh.stdout).text()).trim());
+    await sh.exited;
+    try {
+      plantWithChild(lp, { pid: sh.pid, startTime: shStart, pgid: sh.pid, pgidStart: shStart });
+      const j = judgeLock(lp, 10_000);
+      expect(j.verdict).toBe("running");
+      expect(j.holder).toBe(grandchild); // the live member, not the gone leader
+      expect(jobLiveness({ pid: sh.pid, startTime: shStart })).toBe("dead"); // the command alone is gone
+      // A group id whose leader pid now belongs to another process is a recycled group.
+      expect(jobLiveness({ pid: sh.pid, startTime: shStart, pgid: process.pid, pgidStart: processStartTime(process.pid)! - 1 })).toBe("dead");
+    } finally {
+      process.kill(grandchild, "SIGKILL");
+    }
+    for (let i = 0; i < 200 && procStat(grandchild) && procStat(grandchild)!.state !== "Z"; i++) await Bun.sleep(10);
+    expect(judgeLock(lp, 10_000).verdict).toBe("stale");
+  });
+
+  test("adoptChild records the command; the lock stays ours and is released as before", async () => {
+    const lp = join(dir, "f.lock");
+    const held = await holdLock(lp, { timeoutMs: 0 });
+    const cmd = Bun.spawn(["sleep", "30"]);
+    try {
+      held.adoptChild(cmd.pid);
+      const owner = readLockOwner(lp)!;
+      expect(owner.pid).toBe(process.pid);
+      expect(owner.child?.pid).toBe(cmd.pid);
+      expect(owner.child?.startTime).toBe(processStartTime(cmd.pid)!);
+      // Bun.spawn keeps our process group, which this test runner does not lead: not the job's own.
+      expect(owner.child?.pgid).toBeUndefined();
+    } finally {
+      cmd.kill(9);
+      await cmd.exited;
+    }
+    held.release();
+    expect(existsSync(lp)).toBe(false);
+  });
+
+  test("another host's command is unknown, never stale on doubt", () => {
+    const lp = join(dir, "f.lock");
+    mkdirSync(lp);
+    writeFileSync(join(lp, "owner"), JSON.stringify({ pid: 1234, host: "elsewhere.invalid", createdAt: 1, child: { pid: 99, startTime: 1 } }));
+    const t = new Date(Date.now() - 20_000);
+    utimesSync(lp, t, t);
+    expect(judgeLock(lp, 10_000).verdict).toBe("unknown");
+  });
+});
+
+describe("takeover flock", () => {
+  test("a flock held on the parent directory by another process does not block taking over a stale lock", async () => {
+    const lp = join(dir, "f.lock");
+    plantLock(lp, { ageMs: 60_000 });
+    const ready = join(dir, "flocked");
+    const holder = Bun.spawn(["flock", dir, "sh", "-c", `: > '${ready}'; exec sleep 30`], { stdout: "ignore", stderr: "ignore" });
+    try {
+      for (let i = 0; i < 500 && !existsSync(ready); i++) await Bun.sleep(10);
+      expect(existsSync(ready)).toBe(true);
+      const held = await holdLock(lp, { timeoutMs: 3_000 });
+      expect(readLockOwner(lp)!.pid).toBe(process.pid);
+      held.release();
+    } finally {
+      holder.kill(9);
+      await holder.exited;
+    }
+  });
+
+  test("a lock directory is readable only by those who may rename it", () => {
+    const mk = (name: string, mode: number) => {
+      const p = join(dir, name);
+      mkdirSync(p);
+      chmodSync(p, mode);
+      return p;
+    };
+    expect(lockDirMode(mk("private", 0o755))).toBe(0o1711);
+    expect(lockDirMode(mk("tmp", 0o1777))).toBe(0o1711);
+    expect(lockDirMode(mk("group", 0o2775))).toBe(0o1751);
+    expect(lockDirMode(mk("open", 0o777))).toBe(0o1755);
+  });
 });
