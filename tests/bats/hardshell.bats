@@ -4,7 +4,7 @@
 load test_helper
 bats_require_minimum_version 1.5.0
 
-SH="$DIST/hardshell.sh"
+SH="$HARDSHELL_SH"
 
 local_setup() {
   git init -q -b main repo
