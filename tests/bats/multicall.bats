@@ -82,3 +82,17 @@ bats_require_minimum_version 1.5.0
   assert_success
   assert_output $'atomic-write\ngit-lock\nsqlite-exec'
 }
+
+@test "each command's --man page names every option of every one of its --help pages" {
+  for page in "atomic-write" "sqlite-exec" "git-lock status" "git-lock clean" "git-lock wait" "git-lock run"; do
+    read -r -a w <<<"$page"
+    man=$("${w[0]}" --man | sed 's/\\-/-/g; s/\\f[A-Z(][A-Z]\{0,2\}//g')
+    grep -q "^\.TH $(tr a-z A-Z <<<"${w[0]}") 1 " <<<"$man" || fail "${w[0]} --man has no .TH line"
+    n=0
+    while read -r opt; do
+      n=$((n + 1))
+      grep -qE -- "(^|[ ,])$opt([ =[]|$)" <<<"$man" || fail "$page: $opt is in --help but not in ${w[0]} --man"
+    done < <("${w[0]}" "${w[@]:1}" --help | grep -oE '^ +(-[a-zA-Z], )?--[a-z][a-z0-9-]*' | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
+    [ "$n" -ge 2 ] || fail "$page: no options found in --help"
+  done
+}
