@@ -96,3 +96,11 @@ bats_require_minimum_version 1.5.0
     [ "$n" -ge 2 ] || fail "$page: no options found in --help"
   done
 }
+
+@test "every cmd/*.ts is a command of the binary, of install.sh and of the build's links" {
+  want=$(cd "$HARDSHELL_ROOT/cmd" && ls -- *.ts | sed 's/\.ts$//' | grep -vx hardshell | sort)
+  run hardshell --list
+  assert_output "$want"
+  assert_equal "$(sed -n 's/^COMMANDS="\(.*\)"$/\1/p' "$HARDSHELL_ROOT/scripts/pkg/install.sh" | tr ' ' '\n' | sort)" "$want"
+  for c in $want; do [ -L "$DIST/$c" ] || fail "no link $c in $DIST"; done
+}
