@@ -16,7 +16,8 @@
 #   65 = bad SQL; ...). They never call `exit`, and never change the caller's
 #   `set -e/-u/-o pipefail`, shopt settings, IFS or traps: every command that may
 #   fail runs where `set -e` cannot fire (`|| rc=$?`), every variable is `local`.
-# - The binaries are found next to this file (dist/), else on PATH; when one is
+# - The binaries are found next to this file (dist/), else in ../../bin (an installed
+#   PREFIX/share/hardshell/hardshell.sh), else on PATH; when one is
 #   missing the function says so on stderr and returns 69 (EX_UNAVAILABLE).
 # - Requires bash 4+ (associative arrays for the held git locks).
 # - acquire_git_lock holds the lock in a background `git-lock run` that lives
@@ -25,6 +26,14 @@
 #   live-looking lock: the holder exits and the lock is released.
 # - Messages are one line on stderr: "hardshell.sh: <function>: <what failed>".
 # - Needs only bash, coreutils (mktemp, mkfifo, dirname, readlink), git and the binaries.
+
+# Sourced from sh/dash/zsh the bash syntax below would be a syntax error half-way
+# through the file: stop first with one clear line (this part is POSIX sh).
+if [ -z "${BASH_VERSION:-}" ]; then
+  echo "hardshell.sh needs bash" >&2
+  # shellcheck disable=SC2317  # the exit is reached when the file is executed, not sourced
+  return 1 2>/dev/null || exit 1
+fi
 
 # Directory of this file, resolved through symlinks, computed once at source time.
 _hardshell_dir() {
@@ -45,6 +54,11 @@ _hardshell_bin() {
   local name="$1"
   if [ -n "$_HARDSHELL_DIR" ] && [ -x "$_HARDSHELL_DIR/$name" ]; then
     printf '%s\n' "$_HARDSHELL_DIR/$name"
+    return 0
+  fi
+  # Installed layout (install.sh, release archives): PREFIX/share/hardshell/hardshell.sh, PREFIX/bin/NAME.
+  if [ -n "$_HARDSHELL_DIR" ] && [ -x "$_HARDSHELL_DIR/../../bin/$name" ]; then
+    printf '%s\n' "$(cd -P "$_HARDSHELL_DIR/../../bin" && pwd)/$name"
     return 0
   fi
   if command -v "$name" >/dev/null 2>&1; then

@@ -3,7 +3,8 @@
  * cmd/<command>.ts calls `runMain(table, body)`; `body` parses nothing itself
  * and returns an exit code or throws an error value from lib/.
  *
- * - `--help` (lazy yargs), `--version`, `--completion` are answered here.
+ * - `--help` (lazy yargs), `--version`, `--completion`, `--man` (the man page,
+ *   lib/cli/man.ts) are answered here.
  * - HardshellError -> one stderr line `<command>: <message>`, its exit code.
  * - Anything else is a bug: exit 70 with "please report".
  * - SIGINT/SIGTERM/SIGHUP -> registered cleanups, then exit 128+N.
@@ -75,6 +76,11 @@ export async function runMain(
       stdout.write(renderBashCompletion(program, [table]));
       finish(EXIT.OK);
     }
+    if (argv[0] === "--man") {
+      const { renderMan } = await import("../../lib/cli/man");
+      stdout.write(renderMan(program, VERSION, table));
+      finish(EXIT.OK);
+    }
     const args = parseArgs(table, argv);
     finish(await body(args));
   } catch (err) {
@@ -104,6 +110,11 @@ export async function runMainWithSubcommands(
       if (argv[0] === "--completion") {
         const { renderBashCompletion } = await import("../../lib/cli/help");
         stdout.write(renderBashCompletion(program, Object.values(subcommands).map((s) => s.table), Object.keys(subcommands)));
+        finish(EXIT.OK);
+      }
+      if (argv[0] === "--man") {
+        const { renderMan } = await import("../../lib/cli/man");
+        stdout.write(renderMan(program, VERSION, overview, Object.fromEntries(Object.entries(subcommands).map(([k, v]) => [k, v.table]))));
         finish(EXIT.OK);
       }
       if (argv.length === 0) {

@@ -7,7 +7,7 @@
  * - a 512 MiB stream: MB/s of `atomic-write --no-fsync DEST < SRC` and of
  *   `atomic-write --no-fsync DEST -- cat SRC` vs `cp SRC DEST`;
  * - peak resident memory while streaming (GNU time %M), from a file and from a pipe, against
- *   the command's own trivial call: SPEC §3 bounds the extra to < 64 MiB for 1 GiB.
+ *   the command's own trivial call: design.md §3 bounds the extra to < 64 MiB for 1 GiB.
  *
  * Why: atomic-write must be cheap enough to use for every config write in a script, and must
  * stream big files without holding them in memory. Rounds are interleaved; ratios are medians
@@ -153,7 +153,7 @@ export async function run(ctx: BenchCtx): Promise<Section[]> {
       [`peak RSS MiB, ${mib} MiB through a pipe`, mb(pipeKiB), "-", `+${extra(pipeKiB)} MiB`],
       ["bad runs (exit != 0 or wrong size)", String((bad.get("aw-stream") ?? 0) + (bad.get("aw-pipe") ?? 0) + (bad.get("aw-cmd-stream") ?? 0)), String(bad.get("cp-stream") ?? 0), "-"],
     ],
-    notes: ["SPEC §3: streaming keeps extra resident memory under 64 MiB (stated for 1 GiB)."],
+    notes: ["design.md §3: streaming keeps extra resident memory under 64 MiB (stated for 1 GiB)."],
   };
   return [smallSection, streamSection];
 }

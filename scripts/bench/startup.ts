@@ -1,5 +1,5 @@
 /**
- * Item 1 — start-up cost (SPEC §2.5): each hardshell command's trivial call against the
+ * Item 1 — start-up cost (design.md §2.5): each hardshell command's trivial call against the
  * `sqlite3` CLI doing a one-row insert, the yardstick the spec fixes (target <= 3.0x).
  *
  * Why: these commands run inside shell loops, hooks and cron jobs, so the cost of starting
@@ -80,7 +80,7 @@ export async function run(ctx: BenchCtx): Promise<Section> {
     rows.push([`\`${c.name}\``, fmt.ms(median(xs)), fmt.ratio(ratio), [...codes.get(c.name)!].join(",")]);
     if (ratio > 3.0) notes.push(`over the 3.0x target: ${c.name} (${fmt.ratio(ratio)})`);
   }
-  notes.push(`target (SPEC §2.5): every trivial call <= 3.00x the sqlite3 one-row insert; ${notes.length === 0 ? "all met" : "NOT met for the calls above"}`);
+  notes.push(`target (design.md §2.5): every trivial call <= 3.00x the sqlite3 one-row insert; ${notes.length === 0 ? "all met" : "NOT met for the calls above"}`);
   return {
     title,
     method: `${rounds} interleaved rounds (order rotated each round, 2 warm-up rounds dropped); ratio = median over rounds of call/sqlite3 in the same round. Median ms shown for orientation only.`,

@@ -1,7 +1,7 @@
 /**
  * Torture: atomic-write replaced and edited under readers while writers are killed.
  *
- * Proves SPEC §3 "a reader sees FILE whole-old or whole-new, never partial, never missing",
+ * Proves design.md §3 "a reader sees FILE whole-old or whole-new, never partial, never missing",
  * "on any failure FILE is untouched", "N concurrent --edit writers never lose an update" and
  * "a later run removes the debris of a SIGKILL", with real processes only:
  * - 3 writer slots replace `data` (a header `sha256 length id` + a random binary body with NUL

@@ -2,7 +2,7 @@
  * Torture: git-lock cleaning a repository while real git commands run, get killed, and stale
  * locks are planted.
  *
- * Proves SPEC §4 "a lock held by a live process is never removed (--force included)" and
+ * Proves design.md §4 "a lock held by a live process is never removed (--force included)" and
  * "stale: no live holder and older than the threshold; clean removes it", with real git:
  * - 3 worker slots run random real git commands in one repository (add, commit -a, update-ref,
  *   branch -f, tag -f, pack-refs --all, status, config); some are SIGKILLed at random moments,

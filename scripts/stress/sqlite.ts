@@ -1,7 +1,7 @@
 /**
  * Torture: sqlite-exec under concurrency and crashes, mixed with other real clients.
  *
- * Proves SPEC §5.1 "commits whole or not at all, so a retry can never duplicate a write":
+ * Proves design.md §5.1 "commits whole or not at all, so a retry can never duplicate a write":
  * 8 writer slots run transactions back to back on one WAL database for --seconds; each
  * transaction writes 1-4 rows carrying a unique job id (and, for some, increments a shared
  * counter in the same transaction). Writers are sqlite-exec (single insert with --param,

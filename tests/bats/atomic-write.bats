@@ -186,10 +186,12 @@ dead_pid() { sh -c 'echo $$'; }
   chmod 755 "$d"
   echo old > "$d/f"
   chmod 666 "$d/f"
-  run setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp TMPDIR=/tmp "$AW" "$d/f" -- echo new
+  # nobody cannot reach dist/ in a checkout under a 0700 directory: run a copy from $d/../bin.
+  b=$(mktemp -d /tmp/hs-aw-bin.XXXXXX) && chmod 755 "$b" && cp "$(readlink -f "$AW")" "$b/hardshell" && ln -s hardshell "$b/atomic-write"
+  run setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp TMPDIR=/tmp "$b/atomic-write" "$d/f" -- echo new
   rc=$status out=$output
   content=$(cat "$d/f") left=$(leftovers "$d" f)
-  rm -rf "$d"
+  rm -rf "$d" "$b"
   [ "$rc" -eq 77 ] || { echo "status $rc: $out"; false; }
   assert_equal "$content" "old"
   assert_equal "$left" ""

@@ -2,8 +2,9 @@
 # hardshell.sh, sourced into bash: the functions existing scripts already call,
 # backed by the dist/ binaries; never touching the caller's shell state.
 load test_helper
+bats_require_minimum_version 1.5.0
 
-SH="$DIST/hardshell.sh"
+SH="$HARDSHELL_SH"
 
 local_setup() {
   git init -q -b main repo
@@ -167,4 +168,14 @@ local_setup() {
     assert_line --regexp "^hardshell\.sh: $f: "
   done
   for l in "${lines[@]}"; do [[ "$l" =~ ^hardshell\.sh:\ [a-z_]+:\  ]] || fail "bad prefix: $l"; done
+}
+
+@test "sourced from /bin/sh it prints one line 'hardshell.sh needs bash' and returns 1, the caller goes on" {
+  for sh in sh dash; do
+    command -v "$sh" >/dev/null || continue
+    run --separate-stderr "$sh" -c '. "$1"; echo "rc=$? alive"' _ "$SH"
+    assert_success
+    assert_output "rc=1 alive"
+    [ "$stderr" = "hardshell.sh needs bash" ]
+  done
 }

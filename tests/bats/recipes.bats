@@ -97,9 +97,22 @@ local_setup() {
   cd repo
   mv ../metrics.db .
   touch .git/index.lock && touch -d '1 hour ago' .git/index.lock
-  HARDSHELL_DIST="$DIST" run bash -c "set -euo pipefail; HARDSHELL_DIST='$DIST'; $(recipe migrate-script)"
+  # Under set -u with only what the recipe documents: HARDSHELL_SH (default: the installed path).
+  run env -u HARDSHELL_DIST HARDSHELL_SH="$HARDSHELL_SH" bash -c "set -euo pipefail; $(recipe migrate-script)"
   assert_success
   grep -q '^last-run=' state.txt
   [ "$(sqlite3 metrics.db 'select count(*) from samples')" -eq 1 ]
   [ ! -e .git/index.lock ]
+}
+
+@test "every crontab entry in the docs comes after a PATH= line naming where hardshell is (cron's PATH is /usr/bin:/bin)" {
+  bad=$(awk '
+    FNR == 1 { path = 0 }
+    /^```/ { path = 0 }
+    /^#?[[:space:]]*PATH=/ { path = 1 }
+    /^#?[[:space:]]*(@(reboot|hourly|daily|weekly|monthly)|[*0-9\/,-]+[[:space:]]+[*0-9\/,-]+[[:space:]]+[*0-9\/,-]+[[:space:]]+[*0-9\/,-]+[[:space:]]+[*0-9\/,-]+)[[:space:]]+[^[:space:]]/ {
+      if (!path && $0 !~ /(^|[[:space:]])\/[^[:space:]]*\/(atomic-write|git-lock|sqlite-exec)/) print FILENAME ":" FNR ": " $0
+    }
+  ' "$HARDSHELL_ROOT/README.md" "$HARDSHELL_ROOT/docs/recipes.md")
+  [ -z "$bad" ] || fail "crontab lines without PATH=: $bad"
 }

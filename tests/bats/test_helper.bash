@@ -2,10 +2,16 @@
 # each test runs with its own HOME, TMPDIR and a PATH that holds dist/ and the
 # system tools only, so nothing from the developer's environment leaks in.
 #   load test_helper
-# then use $DIST, $T (a fresh work dir), and the bats-assert helpers.
+# then use $DIST, $HARDSHELL_SH, $T (a fresh work dir), and the bats-assert helpers.
 
 HARDSHELL_ROOT="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
-DIST="$HARDSHELL_ROOT/dist"
+# HARDSHELL_DIST=<prefix>/bin runs the suite against an installed prefix (npm run test:release).
+DIST="${HARDSHELL_DIST:-$HARDSHELL_ROOT/dist}"
+# hardshell.sh: beside the binaries in dist/, in PREFIX/share/hardshell when installed.
+if [ -z "${HARDSHELL_SH:-}" ]; then
+  HARDSHELL_SH="$DIST/hardshell.sh"
+  [ -f "$HARDSHELL_SH" ] || HARDSHELL_SH="$DIST/../share/hardshell/hardshell.sh"
+fi
 load "$HARDSHELL_ROOT/node_modules/bats-support/load"
 load "$HARDSHELL_ROOT/node_modules/bats-assert/load"
 
