@@ -1,5 +1,5 @@
 /**
- * atomic-write: replace a file all-or-nothing (SPEC §3). Thin: the option
+ * atomic-write: replace a file all-or-nothing (design.md §3). Thin: the option
  * table, argument checks, one call to lib/atomic/replace.ts, the outcome.
  */
 import { runMain } from "./_shared/main";

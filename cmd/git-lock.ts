@@ -1,6 +1,6 @@
 /**
  * git-lock: find git lock files, tell live from stale, remove only stale ones;
- * serialize scripts on a repository (SPEC §4). Also answers as `git lock ...`
+ * serialize scripts on a repository (design.md §4). Also answers as `git lock ...`
  * when on PATH. Thin: one lib call per subcommand, then output + exit code.
  */
 import { runMainWithSubcommands } from "./_shared/main";
@@ -141,7 +141,7 @@ await runMainWithSubcommands(P, overview, {
     body: async (a) => {
       const r = await cleanLocks({ ...scanOpts(a), dryRun: a.opts["dry-run"] === true });
       if (a.opts.json) json(r.locks.map((j) => lockJson(j, actionOf(r, j))));
-      // Each removal is reported on stderr (SPEC §4) unless --quiet (SPEC §2.2).
+      // Each removal is reported on stderr (design.md §4) unless --quiet (design.md §2.2).
       if (!a.opts.quiet) for (const x of r.removals) printError(removalLine(P, x, r.dryRun));
       if (!a.opts.quiet && !a.opts.json) for (const l of keptLines(P, r)) printError(l);
       return r.removals.some((x) => !r.dryRun && !x.outcome.removed && x.outcome.why !== "gone") ? EXIT.NO : EXIT.OK;

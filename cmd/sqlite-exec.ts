@@ -1,6 +1,6 @@
 /**
  * sqlite-exec: run SQL against a SQLite file as ONE transaction, retrying with
- * backoff + jitter while the database is busy (SPEC §5). This file is the thin
+ * backoff + jitter while the database is busy (design.md §5). This file is the thin
  * shell around lib/sqlite: option table, argv -> one execSqlite() call, output.
  */
 import { runMain, reportError } from "./_shared/main";

@@ -12,7 +12,7 @@
 #   with_git_lock [REPO] -- CMD...         # run CMD holding the repository's run lock
 #
 # Contract:
-# - Functions return the commands' exit codes (SPEC §2.1: 75 = busy, try later;
+# - Functions return the commands' exit codes (design.md §2.1: 75 = busy, try later;
 #   65 = bad SQL; ...). They never call `exit`, and never change the caller's
 #   `set -e/-u/-o pipefail`, shopt settings, IFS or traps: every command that may
 #   fail runs where `set -e` cannot fire (`|| rc=$?`), every variable is `local`.

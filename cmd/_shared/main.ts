@@ -23,7 +23,7 @@ function debugEnabled(): boolean {
   return process.env.HARDSHELL_DEBUG === "1";
 }
 
-/** Print an error value the SPEC §2.2 way and return its exit code. */
+/** Print an error value the design.md §2.2 way and return its exit code. */
 export function reportError(program: string, err: unknown): number {
   if (err instanceof InterruptedError) return err.exitCode;
   if (err instanceof HardshellError) {

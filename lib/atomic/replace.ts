@@ -1,5 +1,5 @@
 /**
- * replaceAtomically: the whole of `atomic-write` (SPEC §3) as one library call.
+ * replaceAtomically: the whole of `atomic-write` (design.md §3) as one library call.
  *
  * What a concurrent reader can observe: FILE whole-old or whole-new, never a
  * partial or missing file (when it existed before). The new content is written
@@ -36,7 +36,7 @@
  * (temp.ts). The commit decision in stream mode comes only after pending
  * signal handlers had an event-loop turn (lib/core/signals.ts
  * checkpointSignals): the producer of a pipe that died of the same group-wide
- * signal looks exactly like a finished one (EOF), SPEC §3.
+ * signal looks exactly like a finished one (EOF), design.md §3.
  *
  * Calling sequence: resolve target (target.ts; refuses non-regular files
  * without opening them) -> lock if asked (lib/core/lock.ts; implied by edit,
@@ -406,7 +406,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
         throw fromErrno(err, { what: "cannot fsync temp file", subject: tempPath });
       }
     }
-    // The commit decision: pending signal handlers get their turn first (SPEC §3).
+    // The commit decision: pending signal handlers get their turn first (design.md §3).
     await checkpointSignals();
 
     // From here to the rename everything is synchronous: no signal handler can run in between.
@@ -498,7 +498,7 @@ function applyMetadata(fd: number, old: ReturnType<typeof currentStat>, mode: nu
         try {
           fchownSync(fd, -1, old.gid); // not permitted to give it away: keep at least the group if we may
         } catch {
-          /* owner/group are kept "when permitted" (SPEC §3) */
+          /* owner/group are kept "when permitted" (design.md §3) */
         }
       }
     }

@@ -2,7 +2,7 @@
  * `--help` rendering and bash completion, from the same option table the hot
  * path parses (lib/cli/options.ts). This module imports full yargs, so it is
  * only ever loaded with a dynamic `import()` when help is asked for: yargs
- * costs ~50 ms of start-up that a trivial call must not pay (SPEC §2.5).
+ * costs ~50 ms of start-up that a trivial call must not pay (design.md §2.5).
  */
 import yargs from "yargs";
 import { COMMON_OPTIONS, type CommandTable } from "./options";

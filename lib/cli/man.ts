@@ -65,7 +65,7 @@ function examplesSection(t: CommandTable, program: string): string[] {
 /** The first sentence of a description, for the NAME line. */
 function summary(description: string): string {
   const m = /^(.*?[.;:])(\s|$)/.exec(description);
-  return (m ? m[1] : description).replace(/[.;:]$/, "");
+  return (m?.[1] ?? description).replace(/[.;:]$/, "");
 }
 
 /**

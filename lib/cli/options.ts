@@ -5,7 +5,7 @@
  * (`CommandTable`). The hot path parses argv with yargs-parser (yargs' own
  * parser) from that table; full yargs is loaded lazily only to render
  * `--help` (lib/cli/help.ts). Loading yargs eagerly cost ~50 ms per call,
- * which matters for commands that run inside shell loops (SPEC §2.5).
+ * which matters for commands that run inside shell loops (design.md §2.5).
  *
  * Parsing is strict: an unknown option, a missing value, a value outside
  * `choices` or a non-numeric number is a UsageError (exit 64). Values are
@@ -58,7 +58,7 @@ export interface CommandTable {
   epilog?: string;
 }
 
-/** Options every command has (SPEC §2.2). */
+/** Options every command has (design.md §2.2). */
 export const COMMON_OPTIONS: OptionTable = {
   help: { type: "boolean", alias: "h", describe: "Show this help and exit" },
   version: { type: "boolean", describe: "Print the command's version and exit" },
@@ -283,7 +283,7 @@ export function parseArgs(table: CommandTable, argv: readonly string[]): ParsedA
  * Hot-path parser for the plain argv shape shell loops use: positionals and
  * long options by their table names (`--name`, `--name value`, `--name=value`).
  * yargs-parser's first call costs ~1.2 ms in a compiled binary (measured), a
- * large share of a trivial call's budget (SPEC §2.5). Anything less plain
+ * large share of a trivial call's budget (design.md §2.5). Anything less plain
  * (short options, `--`, `-`, repeated booleans, unknown names) returns
  * undefined and goes through yargs-parser, so both
  * paths agree on every argv the fast one accepts; the validation after parsing

@@ -1,5 +1,5 @@
 /**
- * Durations (SPEC §2.3): `250ms`, `1.5s`, `10s`, `5m`, `2h`; a bare number is
+ * Durations (design.md §2.3): `250ms`, `1.5s`, `10s`, `5m`, `2h`; a bare number is
  * seconds, as in timeout(1). Anything else is a UsageError (exit 64) that
  * quotes the offending text. Results are whole milliseconds.
  */

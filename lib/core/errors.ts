@@ -1,9 +1,9 @@
 /**
  * Errors are values. Every failure a command can report is one small class
- * with a fixed exit code (SPEC §2.1) and reason fields instead of text to
+ * with a fixed exit code (design.md §2.1) and reason fields instead of text to
  * parse; the one-line message is built here, printed by cmd/.
  *
- * Shape of the line (SPEC §2.2): `<command>: <what failed>: <subject> (<hint>)`.
+ * Shape of the line (design.md §2.2): `<command>: <what failed>: <subject> (<hint>)`.
  * `what` defaults to the class' fixed description; `subject` is the path,
  * database or argument concerned; `hint` tells the user what to do.
  *
@@ -130,7 +130,7 @@ export function errnoOf(err: unknown): string | undefined {
 }
 
 /**
- * Map a system error to the hardshell error kind (SPEC §2.1). `what` and
+ * Map a system error to the hardshell error kind (design.md §2.1). `what` and
  * `subject` describe the operation (e.g. "cannot write", "/etc/app.conf").
  */
 export function fromErrno(err: unknown, details: { what: string; subject?: string; hint?: string }): HardshellError {

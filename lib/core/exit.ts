@@ -1,5 +1,5 @@
 /**
- * Exit codes shared by every hardshell command (SPEC §2.1), from sysexits.h so
+ * Exit codes shared by every hardshell command (design.md §2.1), from sysexits.h so
  * cron wrappers and `set -e` scripts can branch on them.
  *
  * This module is the single place these numbers live; `lib/` code never exits,
@@ -23,7 +23,7 @@ export const EXIT = {
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** Signal numbers on Linux for the signals hardshell cleans up after (SPEC §2.4). */
+/** Signal numbers on Linux for the signals hardshell cleans up after (design.md §2.4). */
 export const SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 export type HandledSignal = keyof typeof SIGNALS;
 

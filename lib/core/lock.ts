@@ -1,5 +1,5 @@
 /**
- * The hardshell lock (SPEC §3.1), shared by `atomic-write --lock/--edit/--append`
+ * The hardshell lock (design.md §3.1), shared by `atomic-write --lock/--edit/--append`
  * and `git-lock run`.
  *
  * Format — proper-lockfile compatible, so either tool sees the other's lock:

@@ -1,5 +1,5 @@
 /**
- * Signal cleanup registry (SPEC §2.4): on SIGINT, SIGTERM or SIGHUP every
+ * Signal cleanup registry (design.md §2.4): on SIGINT, SIGTERM or SIGHUP every
  * temp file and lock this process made is removed, then the process exits
  * 128+N. This module owns the handlers; commands register cleanups, lib code
  * never exits itself — the exit callback is supplied by cmd/_shared/main.ts.
@@ -9,7 +9,7 @@
  *   each at most once; a throwing cleanup does not stop the others.
  * - JS signal handlers run asynchronously (between event-loop turns), so code
  *   that must not act after a signal was delivered (atomic-write's commit
- *   decision, SPEC §3) calls `checkpointSignals()` first: it gives pending
+ *   decision, design.md §3) calls `checkpointSignals()` first: it gives pending
  *   handlers one event-loop turn and throws InterruptedError if one ran.
  * - SIGKILL cannot be caught; what it leaves behind (temp files, lock dirs)
  *   must be recognisable as dead by its owner pid and removed by a later run.
@@ -116,7 +116,7 @@ export function onSignal(fn: (sig: HandledSignal) => void): () => void {
  *
  * One setImmediate turn is enough for Bun to dispatch a delivered signal:
  * 80 group-wide SIGTERMs of `producer | atomic-write f` gave 0 truncated
- * commits with it (SPEC §3 measured 5 of 30 without any turn). The former
+ * commits with it (design.md §3 measured 5 of 30 without any turn). The former
  * extra setTimeout(0) turn cost 1.6 ms per call (8.7 vs 7.1 ms, hyperfine).
  */
 export async function checkpointSignals(): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * git-lock's operations: status, clean, wait (SPEC §4). Each returns data
+ * git-lock's operations: status, clean, wait (design.md §4). Each returns data
  * (judged locks, removals) for cmd/git-lock.ts to print; nothing here prints
  * or exits. `run` lives in run.ts.
  *

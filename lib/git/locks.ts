@@ -1,6 +1,6 @@
 /**
  * Enumerate the lock files git (and hardshell) create in a repository
- * (SPEC §4), reading the git dir directly.
+ * (design.md §4), reading the git dir directly.
  *
  * git's locking (lockfile.h, Documentation/technical/api-lockfile): to change
  * FILE, git creates `FILE.lock` with O_CREAT|O_EXCL, writes the new content
@@ -16,7 +16,7 @@
  * `refs/**\/*.lock`, `logs/**\/*.lock`, `objects/info/*.lock` (and
  * `objects/info/commit-graphs/`), `objects/pack/multi-pack-index*.lock` (and
  * `multi-pack-index.d/`), `worktrees/*\/*.lock`, `reftable/*.lock`, `gc.pid`,
- * and hardshell's run locks `hardshell-NAME.lock` (directories, SPEC §3.1).
+ * and hardshell's run locks `hardshell-NAME.lock` (directories, design.md §3.1).
  * Also `packed-refs.new`: git writes the new packed-refs there (create_tempfile,
  * O_EXCL) while it holds packed-refs.lock, so a pack-refs killed in between leaves
  * it behind and every later pack-refs fails with "unable to create file

@@ -1,5 +1,5 @@
 /**
- * Safe removal of one stale git lock (SPEC §4).
+ * Safe removal of one stale git lock (design.md §4).
  *
  * Sequence, each step re-checking what the verdict was based on:
  * 1. lstat the lock (never follows symlinks): it must still be a regular

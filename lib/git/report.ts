@@ -1,5 +1,5 @@
 /**
- * Text and JSON shapes of git-lock's reports (SPEC §4, §2.2). Pure functions
+ * Text and JSON shapes of git-lock's reports (design.md §4, §2.2). Pure functions
  * from the data the operations return to lines; cmd/git-lock.ts prints them
  * (results on stdout, removals and hints on stderr).
  */

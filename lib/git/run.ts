@@ -1,5 +1,5 @@
 /**
- * `git-lock run`: hold a repository-wide lock while a command runs (SPEC §4).
+ * `git-lock run`: hold a repository-wide lock while a command runs (design.md §4).
  *
  * The lock is `<common git dir>/hardshell-<NAME>.lock`, taken with the shared
  * hardshell lock (lib/core/lock.ts: proper-lockfile-compatible directory,
@@ -16,7 +16,7 @@
  * pid and start time (and its process group when the group is the job's own)
  * go into the lock's owner record right after the spawn (HeldLock.adoptChild),
  * so a SIGKILLed git-lock leaves a lock that stays live while CMD, orphaned,
- * runs on (SPEC §3.1 amendment); once CMD and its group are gone too, the next
+ * runs on (design.md §3.1 amendment); once CMD and its group are gone too, the next
  * `run` takes it over as soon as its mtime is older than the stale threshold.
  * CMD killed by a signal N gives 128+N, like a shell.
  *

@@ -1,5 +1,5 @@
 /**
- * Verdicts for git locks (SPEC §4): `active`, `young`, `stale`, `unknown`.
+ * Verdicts for git locks (design.md §4): `active`, `young`, `stale`, `unknown`.
  *
  * Evidence, strongest first:
  * 1. git's holder record `<name>~pid.lock` (core.lockfilePid): a live pid is

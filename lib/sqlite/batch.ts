@@ -1,5 +1,5 @@
 /**
- * `--each SQL`: run SQL once per input row, rows committed in batches (SPEC §5.5).
+ * `--each SQL`: run SQL once per input row, rows committed in batches (design.md §5.5).
  *
  * What a concurrent reader or a crash can observe:
  * - Each batch of `--batch N` rows (default: all rows) is one transaction run

@@ -1,6 +1,6 @@
 /**
  * `sqlite-exec --dotlock`: honour, and when stale heal, the `DB.lock` directory
- * that node-sqlite3-wasm uses instead of SQLite's POSIX locks (SPEC §6).
+ * that node-sqlite3-wasm uses instead of SQLite's POSIX locks (design.md §6).
  *
  * The peer's protocol (node-sqlite3-wasm's VFS, dist/node-sqlite3-wasm.js):
  * xLock at ANY level (readers too) does `mkdir(path.resolve(DB) + ".lock")`,

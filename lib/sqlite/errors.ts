@@ -1,5 +1,5 @@
 /**
- * SQLite result codes -> retry decision and hardshell error kinds (SPEC §5.1, §2.1).
+ * SQLite result codes -> retry decision and hardshell error kinds (design.md §5.1, §2.1).
  *
  * Source of the codes: https://sqlite.org/rescode.html. An extended code keeps
  * its primary code in the low 8 bits ("the least significant 8 bits of the

@@ -1,5 +1,5 @@
 /**
- * One sqlite-exec run (SPEC §5): open the database, do what the mode asks,
+ * One sqlite-exec run (design.md §5): open the database, do what the mode asks,
  * close it. cmd/sqlite-exec.ts only turns argv into an `ExecRequest`, reads
  * the SQL text, and prints what comes back.
  *

@@ -1,5 +1,5 @@
 /**
- * Output formatting of result rows (SPEC §5.4). Pure: result sets in, text out;
+ * Output formatting of result rows (design.md §5.4). Pure: result sets in, text out;
  * the command writes the text, and only after the transaction committed
  * (lib/sqlite/run.ts), so a reader of stdout never sees rows of a rolled-back
  * or retried attempt.

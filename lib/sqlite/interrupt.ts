@@ -1,5 +1,5 @@
 /**
- * Stopping a running statement (SPEC §5 amendment: signals and `--deadline`
+ * Stopping a running statement (design.md §5 amendment: signals and `--deadline`
  * interrupt a running statement within 100 ms).
  *
  * Why it is done this way: a bun:sqlite statement runs synchronously on the JS

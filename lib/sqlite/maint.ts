@@ -1,5 +1,5 @@
 /**
- * Maintenance operations (SPEC §5.6): --check, --checkpoint, --backup. Loaded
+ * Maintenance operations (design.md §5.6): --check, --checkpoint, --backup. Loaded
  * lazily (dynamic import) because ordinary calls never need it.
  *
  * What a concurrent reader or a crash can observe:

@@ -1,5 +1,5 @@
 /**
- * Opening a database the sqlite-exec way (SPEC §5.2).
+ * Opening a database the sqlite-exec way (design.md §5.2).
  *
  * Contract:
  * - The file must exist unless `create`: a typo must not leave an empty

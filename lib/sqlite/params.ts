@@ -71,7 +71,7 @@ export function parseParam(spec: string): [string, SqlValue] {
       if (!value.startsWith("@")) throw bad(spec, "use NAME:blob=@PATH");
       const path = value.slice(1);
       try {
-        // node:fs only when a blob is asked for (it costs start-up time, SPEC §2.5).
+        // node:fs only when a blob is asked for (it costs start-up time, design.md §2.5).
         const { readFileSync } = require("node:fs") as typeof import("node:fs");
         return [name, new Uint8Array(readFileSync(path))];
       } catch (err) {

@@ -1,5 +1,5 @@
 /**
- * The transaction runner (SPEC §5.1): a list of statements runs as ONE
+ * The transaction runner (design.md §5.1): a list of statements runs as ONE
  * transaction, retried as a unit while the database is busy.
  *
  * What a concurrent reader or a crash can observe:

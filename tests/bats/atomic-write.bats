@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Black-box tests of dist/atomic-write (SPEC §3), real processes only.
+# Black-box tests of dist/atomic-write (design.md §3), real processes only.
 load test_helper
 
 AW="$DIST/atomic-write"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Black-box tests of dist/git-lock against real git repositories and real git
-# processes (SPEC §4, issue 4).
+# processes (design.md §4, issue 4).
 
 load test_helper
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # sqlite-exec --dotlock against real node-sqlite3-wasm writers (tests/peers/wasm-writer.cjs,
-# run by node): they lock with the DB.lock directory and ignore POSIX locks (SPEC §6).
+# run by node): they lock with the DB.lock directory and ignore POSIX locks (design.md §6).
 # Databases are in rollback-journal mode: node-sqlite3-wasm cannot use WAL.
 
 load test_helper

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /*
  * A node-sqlite3-wasm application, as a real peer for the --dotlock tests
- * (SPEC §6). It opens DB with node-sqlite3-wasm (whose VFS locks with the
+ * (design.md §6). It opens DB with node-sqlite3-wasm (whose VFS locks with the
  * DB.lock directory and ignores POSIX locks) and writes into table t(v).
  *
  *   node wasm-writer.cjs DB insert TAG N [MAX_SLEEP_MS [GIVE_UP_MS]]

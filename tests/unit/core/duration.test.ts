@@ -3,7 +3,7 @@ import { formatDuration, parseDuration } from "../../../lib/core/duration";
 import { UsageError } from "../../../lib/core/errors";
 
 describe("parseDuration", () => {
-  test("accepts the SPEC §2.3 forms", () => {
+  test("accepts the design.md §2.3 forms", () => {
     expect(parseDuration("250ms")).toBe(250);
     expect(parseDuration("1.5s")).toBe(1500);
     expect(parseDuration("10s")).toBe(10_000);

@@ -16,7 +16,7 @@ describe("error values", () => {
     expect(e.exitCode).toBe(75);
     expect([e.attempts, e.waitedMs]).toEqual([9, 1234]);
   });
-  test("fromErrno maps errno codes to SPEC §2.1 kinds and keeps the cause", () => {
+  test("fromErrno maps errno codes to design.md §2.1 kinds and keeps the cause", () => {
     const mk = (code: string) => Object.assign(new Error(code), { code });
     expect(fromErrno(mk("ENOENT"), { what: "cannot open", subject: "f" })).toBeInstanceOf(NoInputError);
     expect(fromErrno(mk("EACCES"), { what: "cannot open", subject: "f" })).toBeInstanceOf(PermissionError);

@@ -4,7 +4,7 @@ import { actionOf, keptLines, lockJson, removalLine, statusLines } from "../../.
 import { aged, makeRepo } from "./helpers";
 
 describe("reports", () => {
-  test("JSON has the SPEC fields; lines name path, age and reason", async () => {
+  test("JSON has the design.md §4 fields; lines name path, age and reason", async () => {
     const { repo, gitDir } = makeRepo();
     aged(`${gitDir}/index.lock`, 7_200_000, "abc");
     aged(`${gitDir}/HEAD.lock`, 0);
