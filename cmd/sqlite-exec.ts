@@ -12,10 +12,11 @@ import { InterruptedError, UsageError, fromErrno } from "../lib/core/errors";
 import { EXIT } from "../lib/core/exit";
 import { parseBindings } from "../lib/sqlite/params";
 import { dotlockPresent, validateOpenOptions, SYNCHRONOUS_MODES, type OpenOptions } from "../lib/sqlite/open";
-import type { ResultSet, RunOptions } from "../lib/sqlite/run";
+import type { RunOptions } from "../lib/sqlite/run";
 import type { InputFormat } from "../lib/sqlite/batch";
 import { execSqlite, type ExecMode } from "../lib/sqlite/exec";
-import { formatResults, rawValue, FORMATS, type Format } from "../lib/sqlite/format";
+import { FORMATS, valueText, type Format } from "../lib/sqlite/format";
+import { createOutput, NoOutput, RawOutput, type RowOutput } from "../lib/sqlite/output";
 
 const PROGRAM = "sqlite-exec";
 const OPEN = "Opening:";
@@ -165,19 +166,12 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
       : opts.backup !== undefined
         ? { kind: "backup", dest: String(opts.backup) }
         : each !== undefined
-          ? { kind: "each", sql: each, rows: await readStdin(), input: opts.input as InputFormat, batch }
+          ? { kind: "each", sql: each, rows: Bun.stdin.stream(), input: opts.input as InputFormat, batch }
           : { kind: "script", sql: await readSql(file, sqlArg), bindings };
-  // Rows print as each transaction commits, except where the whole output is one value (json, --raw).
-  const collect = format === "json" || !!opts.raw;
-  const allSets: ResultSet[] = [];
-  const onCommitted = (sets: ResultSet[]) => {
-    if (collect) allSets.push(...sets);
-    else if (!quiet && !opts.raw) {
-      const text = formatResults(sets, { format, header: !!opts.header, nullText });
-      if (text) stdout.write(text);
-    }
-  };
-  const result = await execSqlite({ open, run: runOpts, mode, onCommitted });
+  // Rows stream out as soon as no retry can repeat them (lib/sqlite/output.ts); --raw keeps only the first value.
+  const raw = opts.raw && !quiet ? new RawOutput() : undefined;
+  const output: RowOutput = quiet ? new NoOutput() : raw ?? createOutput({ format, header: !!opts.header, nullText }, stdout);
+  const result = await execSqlite({ open, run: runOpts, mode, output: mode.kind === "check" ? undefined : output });
   const code = result.ok ? EXIT.OK : EXIT.NO;
   const changes = result.changes;
   if (mode.kind === "check" && !quiet) {
@@ -186,12 +180,12 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
   }
 
   if (!quiet) {
-    if (opts.raw) {
-      const v = rawValue(allSets, nullText);
+    if (raw) {
+      const v = raw.value;
       if (v instanceof Uint8Array) writeBytes(v);
-      else if (v !== undefined) stdout.write(v);
-    } else if (format === "json" && mode.kind !== "check") {
-      stdout.write(formatResults(allSets, { format, nullText }));
+      else if (v !== undefined) stdout.write(v === null ? nullText : typeof v === "string" ? v : valueText(v));
+    } else if (mode.kind !== "check") {
+      output.end();
     }
     if (opts.changes) stdout.write(`${changes}\n`);
   }
