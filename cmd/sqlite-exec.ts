@@ -166,7 +166,7 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
       : opts.backup !== undefined
         ? { kind: "backup", dest: String(opts.backup) }
         : each !== undefined
-          ? { kind: "each", sql: each, rows: Bun.stdin.stream(), input: opts.input as InputFormat, batch }
+          ? { kind: "each", sql: each, rows: { fd: 0 }, input: opts.input as InputFormat, batch }
           : { kind: "script", sql: await readSql(file, sqlArg), bindings };
   // Rows stream out as soon as no retry can repeat them (lib/sqlite/output.ts); --raw keeps only the first value.
   const raw = opts.raw && !quiet ? new RawOutput() : undefined;

@@ -48,7 +48,7 @@ export const INPUT_FORMATS: readonly InputFormat[] = ["jsonl", "tsv", "csv"];
 /** The longest input row accepted (a line that never ends must not exhaust memory). */
 export const MAX_ROW_BYTES = 16 * 1024 * 1024;
 /** A batch's input beyond this many bytes is kept in a temp file instead of memory. */
-export const SPOOL_IN_MEMORY = 16 * 1024 * 1024;
+export const SPOOL_IN_MEMORY = 4 * 1024 * 1024;
 
 const LF = 10;
 const CR = 13;
@@ -158,7 +158,8 @@ class Spool {
   add(bytes: Uint8Array, line: number): void {
     if (bytes.length === 0) return;
     if (this.inMemory + bytes.length <= SPOOL_IN_MEMORY) {
-      this.segments.push({ line, bytes, length: bytes.length });
+      // A copy: the reader's buffer is reused for the next chunk.
+      this.segments.push({ line, bytes: bytes.slice(), length: bytes.length });
       this.inMemory += bytes.length;
       return;
     }
@@ -325,7 +326,7 @@ class BatchReader {
         segLine = this.line;
       }
       if (pos < c.length) {
-        const rest = c.subarray(pos);
+        const rest = c.slice(pos);
         pending.push(rest);
         pendingLen += rest.length;
         if (pendingLen > MAX_ROW_BYTES) {
@@ -534,6 +535,7 @@ class StepIterator implements Iterator<Step> {
   private readonly step: EachStep;
   private readonly result: IteratorResult<Step> = { done: false, value: undefined as unknown as Step };
   private seg = 0;
+  private sinceGc = 0;
   private lines: string[] = [];
   private pos = 0;
   private line = 0;
@@ -613,6 +615,14 @@ class StepIterator implements Iterator<Step> {
       // Next segment.
       if (this.seg >= this.spool.segments.length) return false;
       const seg = this.spool.segments[this.seg++]!;
+      // Every row leaves garbage (its text, its parsed object); JSC lets the heap grow well past what is
+      // live before collecting. A full collection every GC_EVERY bytes of input keeps peak memory flat
+      // (measured: 1M JSONL rows, +59 MiB without, +42 MiB with, same speed).
+      this.sinceGc += seg.length;
+      if (this.sinceGc >= GC_EVERY) {
+        this.sinceGc = 0;
+        Bun.gc(true);
+      }
       const text = decode(this.spool.read(seg), seg.line);
       this.line = seg.line - 1;
       if (this.format === "csv") {
@@ -670,10 +680,35 @@ export interface EachOutcome {
   waitedMs: number;
 }
 
-/** Input as a stream of byte chunks (stdin), or as text already in memory. */
-export type EachInput = AsyncIterable<Uint8Array> | string;
+/** Input: a file descriptor to read (stdin), a stream of byte chunks, or text already in memory. */
+export type EachInput = { fd: number } | AsyncIterable<Uint8Array> | string;
+
+const READ_SIZE = 256 * 1024;
+const GC_EVERY = 8 * 1024 * 1024;
+
+/**
+ * Chunks read from a file descriptor into ONE reused buffer (a chunk is only
+ * valid until the next one is asked for; the reader copies what it keeps).
+ * Asynchronous reads, so a signal is handled while we wait for a slow producer.
+ */
+async function* fdChunks(fd: number): AsyncGenerator<Uint8Array> {
+  const { read } = require("node:fs") as typeof import("node:fs");
+  const buf = new Uint8Array(READ_SIZE);
+  for (;;) {
+    const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, k) => (err ? reject(err) : resolve(k))))
+      .catch(async (err) => {
+        // A non-blocking stdin inherited from the caller: wait for data instead of failing.
+        if ((err as { code?: string }).code !== "EAGAIN") throw err;
+        await Bun.sleep(2);
+        return -1;
+      });
+    if (n === 0) return;
+    if (n > 0) yield buf.subarray(0, n);
+  }
+}
 
 function asChunks(input: EachInput): AsyncIterator<Uint8Array> {
+  if (typeof input === "object" && "fd" in input) return fdChunks(input.fd);
   if (typeof input !== "string") return input[Symbol.asyncIterator]();
   const bytes = new TextEncoder().encode(input);
   let done = false;
