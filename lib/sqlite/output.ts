@@ -145,6 +145,7 @@ class FormattedOutput implements RowOutput {
   private readonly held = new HeldText();
   private readonly fmt: RowFormatter;
   private live = false;
+  private committedWrites = false;
 
   constructor(
     o: FormatOptions,
@@ -175,7 +176,9 @@ class FormattedOutput implements RowOutput {
       },
       commit() {
         fmt.close();
-        wrapWrite(self.dest, COMMITTED_NOTE, () => {
+        // Live means read-only (./run.ts): nothing was changed, so the caller may safely run it again.
+        if (!self.live) self.committedWrites = true;
+        wrapWrite(self.dest, self.live ? UNCHANGED_NOTE : COMMITTED_NOTE, () => {
           self.held.drainTo(self.dest);
           self.dest.flush();
         });
@@ -190,8 +193,11 @@ class FormattedOutput implements RowOutput {
   }
 
   end(): void {
-    this.fmt.end();
-    this.held.drainTo(this.dest);
+    wrapWrite(this.dest, this.committedWrites ? COMMITTED_NOTE : UNCHANGED_NOTE, () => {
+      this.fmt.end();
+      this.held.drainTo(this.dest);
+      this.dest.flush();
+    });
     this.held.close();
   }
 }

@@ -48,3 +48,52 @@ describe("parseRows", () => {
     expect(() => it.next()).toThrow(DataError);
   });
 });
+
+describe("runEach reading a stream", () => {
+  const { Database } = require("bun:sqlite") as typeof import("bun:sqlite");
+  const { mkdtempSync, rmSync } = require("node:fs") as typeof import("node:fs");
+  const { tmpdir } = require("node:os") as typeof import("node:os");
+  const { runEach } = require("../../../lib/sqlite/batch") as typeof import("../../../lib/sqlite/batch");
+  const { openDatabase } = require("../../../lib/sqlite/open") as typeof import("../../../lib/sqlite/open");
+  const { splitSql } = require("../../../lib/sqlite/split") as typeof import("../../../lib/sqlite/split");
+
+  async function load(input: string, format: "jsonl" | "tsv" | "csv", batch: number, chunk: number) {
+    const dir = mkdtempSync(`${tmpdir()}/hs-batch-`);
+    const path = `${dir}/a.db`;
+    new Database(path, { create: true }).run("create table t(a, b)");
+    const bytes = new TextEncoder().encode(input);
+    async function* chunks() {
+      for (let i = 0; i < bytes.length; i += chunk) yield bytes.slice(i, i + chunk);
+    }
+    const conn = openDatabase({ path });
+    const batches: number[] = [];
+    try {
+      const opts = { policy: { baseMs: 1, maxMs: 5, retries: 3, deadlineMs: 5_000 }, busyTimeoutMs: 0, open: { path } };
+      const r = await runEach(conn, splitSql("insert into t(a, b) values (:a, :b)"), chunks(), format, batch, opts, () => batches.push(new Database(path).query("select count(*) from t").values()[0]![0] as number));
+      return { r, batches, rows: new Database(path).query("select a, b from t order by rowid").values() };
+    } finally {
+      conn.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  test("chunks of any size give the same rows, batches commit every N rows", async () => {
+    const jsonl = '{"a":1,"b":"x"}\n\n{"a":2,"b":"é"}\n{"a":3,"b":"y"}\n{"a":4,"b":"z"}';
+    for (const chunk of [1, 2, 3, 7, 1000]) {
+      const { r, batches, rows } = await load(jsonl, "jsonl", 2, chunk);
+      expect(r.rows).toBe(4);
+      expect(batches).toEqual([2, 4]);
+      expect(rows).toEqual([[1, "x"], [2, "é"], [3, "y"], [4, "z"]]);
+    }
+  });
+  test("tsv and csv headers and records survive any chunking", async () => {
+    for (const chunk of [1, 4, 1000]) {
+      expect((await load("a\tb\r\n1\tx\\ty\r\n2\t\\N\r\n", "tsv", 1, chunk)).rows).toEqual([["1", "x\ty"], ["2", null]]);
+      expect((await load('a,b\n1,"multi\nline"\n2,"q""uote"\n', "csv", 1, chunk)).rows).toEqual([["1", "multi\nline"], ["2", 'q"uote']]);
+    }
+  });
+  test("a multi-byte character cut between chunks is not an encoding error", async () => {
+    const { rows } = await load('{"a":"€€€","b":"ü"}\n', "jsonl", 10, 1);
+    expect(rows).toEqual([["€€€", "ü"]]);
+  });
+});
