@@ -36,7 +36,7 @@ export const TABLE: CommandTable = {
   ],
   description:
     "Run the whole script as ONE transaction (BEGIN IMMEDIATE when it writes) and retry it with exponential " +
-    "backoff and full jitter while the database is busy or locked. Rows print only after COMMIT.",
+    "backoff and full jitter while the database is busy or locked. Rows print once no retry can repeat them (a script that writes: after COMMIT).",
   examples: [
     [`$0 app.db "INSERT INTO hits(path) VALUES (:p)" --param p=/index.html`, "record one row, retrying while another process writes"],
     [`n=$($0 --raw app.db "SELECT count(*) FROM hits")`, "capture one value in a shell variable"],
@@ -69,7 +69,7 @@ export const TABLE: CommandTable = {
     soft: { type: "boolean", group: OUT, describe: "On any failure print the diagnostic and exit 0" },
     each: { type: "string", group: BATCH, describe: "Run this SQL once per row read from stdin, fields as named parameters" },
     input: { type: "string", group: BATCH, choices: ["jsonl", "tsv", "csv"], default: "jsonl", describe: "Row format on stdin (tsv/csv need a header line)" },
-    batch: { type: "number", group: BATCH, describe: "Rows per transaction (default: all rows in one)" },
+    batch: { type: "number", group: BATCH, describe: "Rows per transaction, committed as soon as they have arrived (default: all rows in one)" },
     check: { type: "boolean", group: MAINT, describe: "integrity_check + foreign_key_check; exit 1 and a report if anything is wrong" },
     checkpoint: { type: "string", optionalValue: true, group: MAINT, describe: "WAL checkpoint: PASSIVE (default), FULL, RESTART or TRUNCATE" },
     backup: { type: "string", group: MAINT, describe: "Consistent online copy to DEST (temp file beside it, fsync, rename)" },

@@ -91,10 +91,10 @@ function jsonToSql(v: unknown): SqlValue {
 // A run of 16+ digits may be an integer a double cannot hold: take the exact (slower) parse.
 const LONG_DIGITS = /\d{16}/;
 
-function parseJsonLine(raw: string, line: number): unknown {
+function parseJsonLine(raw: string, line: number, exact: boolean): unknown {
   let v: unknown;
   try {
-    v = LONG_DIGITS.test(raw) ? parseJsonExact(raw) : JSON.parse(raw);
+    v = exact && LONG_DIGITS.test(raw) ? parseJsonExact(raw) : JSON.parse(raw);
   } catch (err) {
     throw malformed(line, `not JSON: ${(err as Error).message}`);
   }
@@ -453,7 +453,7 @@ function* rowsOf(text: string, firstLine: number, format: InputFormat, width: nu
     if (format === "jsonl") {
       if (raw.length === 0 || (raw.charCodeAt(0) <= 32 && raw.trim() === "")) continue;
       row.line = line;
-      row.json = parseJsonLine(raw, line);
+      row.json = parseJsonLine(raw, line, true);
       yield row;
     } else {
       if (raw.endsWith("\r")) raw = raw.slice(0, -1);
@@ -536,6 +536,7 @@ class StepIterator implements Iterator<Step> {
   private readonly result: IteratorResult<Step> = { done: false, value: undefined as unknown as Step };
   private seg = 0;
   private sinceGc = 0;
+  private longDigits = false;
   private lines: string[] = [];
   private pos = 0;
   private line = 0;
@@ -600,7 +601,7 @@ class StepIterator implements Iterator<Step> {
           if (this.format === "jsonl") {
             if (raw.length === 0 || (raw.charCodeAt(0) <= 32 && raw.trim() === "")) continue;
             this.row.line = this.line;
-            this.row.json = parseJsonLine(raw, this.line);
+            this.row.json = parseJsonLine(raw, this.line, this.longDigits);
             return true;
           }
           const l = raw.length > 0 && raw.charCodeAt(raw.length - 1) === CR ? raw.slice(0, -1) : raw;
@@ -628,6 +629,8 @@ class StepIterator implements Iterator<Step> {
       if (this.format === "csv") {
         this.csv = csvRecords(text, seg.line);
       } else {
+        // One scan per segment: most input has no 16-digit run, and then no line needs the exact parse.
+        this.longDigits = this.format === "jsonl" && LONG_DIGITS.test(text);
         this.lines = text.split("\n");
         // A segment ends at a line end (or at the end of input): the empty string after the last LF is no line.
         if (this.lines[this.lines.length - 1] === "") this.lines.pop();

@@ -165,11 +165,15 @@ function columns(stmt: Statement): { names: string[]; dup: boolean } | null {
 const NO_ARGS: never[] = [];
 
 function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[], out?: AttemptRows, goLive?: boolean): void {
-  const args = (bind === undefined ? NO_ARGS : [bind]) as never[];
   const cols = columns(stmt);
   if (cols === null) {
-    stmt.run(...args);
-  } else if (!out) {
+    // The hot path of --each (one call per input row): no spread, no extra array.
+    if (bind === undefined) stmt.run();
+    else stmt.run(bind as never);
+    return;
+  }
+  const args = (bind === undefined ? NO_ARGS : [bind]) as never[];
+  if (!out) {
     const rows = stmt.values(...args) as SqlValue[][];
     sets.push({ columns: cols.names, rows });
   } else if (cols.dup) {
