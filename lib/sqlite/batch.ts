@@ -537,6 +537,7 @@ class StepIterator implements Iterator<Step> {
   private seg = 0;
   private sinceGc = 0;
   private longDigits = false;
+  private readonly binds: SqlValue[][] = [];
   private lines: string[] = [];
   private pos = 0;
   private line = 0;
@@ -568,8 +569,9 @@ class StepIterator implements Iterator<Step> {
     if (s.paramCount === 0) {
       this.step.bind = undefined;
     } else {
-      const values: SqlValue[] = new Array(s.paramCount);
-      for (let k = 0; k < values.length; k++) values[k] = null;
+      // One bind array per statement, reused row after row: run.ts binds it at once and keeps nothing,
+      // and every row fills the same slots (the others stay NULL).
+      const values = (this.binds[i] ??= new Array<SqlValue>(s.paramCount).fill(null));
       const missing = this.binders[i]!(this.row, values);
       if (missing) throw malformed(this.row.line, `no field for ${missing.raw}`);
       this.step.bind = values;
