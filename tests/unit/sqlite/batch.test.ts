@@ -57,7 +57,7 @@ describe("runEach reading a stream", () => {
   const { openDatabase } = require("../../../lib/sqlite/open") as typeof import("../../../lib/sqlite/open");
   const { splitSql } = require("../../../lib/sqlite/split") as typeof import("../../../lib/sqlite/split");
 
-  async function load(input: string, format: "jsonl" | "tsv" | "csv", batch: number, chunk: number) {
+  async function load(input: string, format: "jsonl" | "tsv" | "csv", batch: number, chunk: number, query = "select a, b from t order by rowid") {
     const dir = mkdtempSync(`${tmpdir()}/hs-batch-`);
     const path = `${dir}/a.db`;
     new Database(path, { create: true }).run("create table t(a, b)");
@@ -70,7 +70,7 @@ describe("runEach reading a stream", () => {
     try {
       const opts = { policy: { baseMs: 1, maxMs: 5, retries: 3, deadlineMs: 5_000 }, busyTimeoutMs: 0, open: { path } };
       const r = await runEach(conn, splitSql("insert into t(a, b) values (:a, :b)"), chunks(), format, batch, opts, () => batches.push(new Database(path).query("select count(*) from t").values()[0]![0] as number));
-      return { r, batches, rows: new Database(path).query("select a, b from t order by rowid").values() };
+      return { r, batches, rows: new Database(path).query(query).values() };
     } finally {
       conn.close();
       rmSync(dir, { recursive: true, force: true });
@@ -91,6 +91,20 @@ describe("runEach reading a stream", () => {
       expect((await load("a\tb\r\n1\tx\\ty\r\n2\t\\N\r\n", "tsv", 1, chunk)).rows).toEqual([["1", "x\ty"], ["2", null]]);
       expect((await load('a,b\n1,"multi\nline"\n2,"q""uote"\n', "csv", 1, chunk)).rows).toEqual([["1", "multi\nline"], ["2", 'q"uote']]);
     }
+  });
+  test("jsonl: a value spread over two lines is malformed at its first line, whatever the chunking", async () => {
+    for (const chunk of [1, 5, 1000]) {
+      const err = await load('{"a":1,"b":"x"}\n{"a":\n2,"b":"y"}\n', "jsonl", 10, chunk).catch((e) => e);
+      expect(err).toBeInstanceOf(DataError);
+      expect(err.subject).toBe("line 2");
+    }
+  });
+  test("jsonl: blank lines are skipped but counted, and big integers stay exact, in the bulk and the line path alike", async () => {
+    const q = "select cast(a as text) || typeof(a), b from t order by rowid";
+    const { rows } = await load('{"a":1,"b":"x"}\n\n{"a":9007199254740993,"b":"y"}\n{"a":3,"b":"z"}\n', "jsonl", 10, 1000, q);
+    expect(rows).toEqual([["1integer", "x"], ["9007199254740993integer", "y"], ["3integer", "z"]]);
+    const err = await load('{"a":1,"b":"x"}\n\n{"a":2}\n', "jsonl", 10, 1000).catch((e) => e);
+    expect(err.subject).toBe("line 3");
   });
   test("a multi-byte character cut between chunks is not an encoding error", async () => {
     const { rows } = await load('{"a":"€€€","b":"ü"}\n', "jsonl", 10, 1);
