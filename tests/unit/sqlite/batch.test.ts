@@ -110,4 +110,31 @@ describe("runEach reading a stream", () => {
     const { rows } = await load('{"a":"€€€","b":"ü"}\n', "jsonl", 10, 1);
     expect(rows).toEqual([["€€€", "ü"]]);
   });
+  test("a batch retried after a busy COMMIT re-reads the same rows from its spool (memory and temp file): each row once", async () => {
+    const dir = mkdtempSync(`${tmpdir()}/hs-batch-`);
+    const path = `${dir}/a.db`;
+    new Database(path, { create: true }).run("create table t(a, b)");
+    // ~6 MiB: more than the 4 MiB kept in memory, so part of the batch is re-read from the temp file.
+    const line = (i: number) => JSON.stringify({ a: i, b: "p".repeat(40) }) + "\n";
+    const n = 100_000;
+    let text = "";
+    for (let i = 0; i < n; i++) text += line(i);
+    const reader = new Database(path);
+    reader.run("begin");
+    reader.query("select count(*) from t").get(); // SHARED lock: our COMMIT cannot get EXCLUSIVE
+    setTimeout(() => reader.run("commit"), 100);
+    const conn = openDatabase({ path });
+    try {
+      const opts = { policy: { baseMs: 50, maxMs: 200, retries: 20, deadlineMs: 20_000 }, busyTimeoutMs: 0, open: { path } };
+      const r = await runEach(conn, splitSql("insert into t(a, b) values (:a, :b)"), text, "jsonl", Infinity, opts, () => {});
+      expect(r.attempts).toBeGreaterThan(1);
+      expect(r.rows).toBe(n);
+      const check = new Database(path).query("select count(*), count(distinct a), sum(a) from t").values()[0];
+      expect(check).toEqual([n, n, (n * (n - 1)) / 2]);
+    } finally {
+      conn.close();
+      reader.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
