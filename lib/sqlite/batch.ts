@@ -311,6 +311,7 @@ class BatchReader {
         }
         if (!blank) rows++;
         if (pendingLen > 0) {
+          if (pendingLen + (pos - from) > MAX_ROW_BYTES) throw tooLong(segLine);
           spool.add(concat(pending, c.subarray(from, pos)), segLine, this.line - segLine);
           pending = [];
           pendingLen = 0;
@@ -331,15 +332,17 @@ class BatchReader {
         const rest = c.slice(pos);
         pending.push(rest);
         pendingLen += rest.length;
-        if (pendingLen > MAX_ROW_BYTES) {
-          throw malformed(segLine, `row longer than ${MAX_ROW_BYTES / (1024 * 1024)} MiB, the limit for one input row`);
-        }
+        if (pendingLen > MAX_ROW_BYTES) throw tooLong(segLine);
       }
     }
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+function tooLong(line: number): DataError {
+  return malformed(line, `row longer than ${MAX_ROW_BYTES / (1024 * 1024)} MiB, the limit for one input row`);
+}
 
 function concat(parts: Uint8Array[], tail: Uint8Array): Uint8Array {
   if (parts.length === 0) return tail;
