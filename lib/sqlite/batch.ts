@@ -249,6 +249,11 @@ class BatchReader {
     return r.value;
   }
 
+  /** An empty line is a row only in one-column tsv (an empty value); elsewhere the parser skips it. */
+  private emptyIsRow(): boolean {
+    return this.format === "tsv" && this.header !== undefined && !this.header.includes("\t");
+  }
+
   /** Index of the next row end (LF outside CSV quotes) at or after `pos`, or -1. */
   private boundary(c: Uint8Array, pos: number): number {
     if (this.format !== "csv") return c.indexOf(LF, pos);
@@ -286,7 +291,7 @@ class BatchReader {
           if (this.header === undefined && this.format !== "jsonl") this.header = decode(last, 1);
           else {
             spool.add(last, segLine, this.line - segLine + 1);
-            if (!(last.length === 1 && last[0] === CR)) rows++;
+            if (!(last.length === 1 && last[0] === CR) || this.emptyIsRow()) rows++;
           }
           pending = [];
           pendingLen = 0;
@@ -309,7 +314,7 @@ class BatchReader {
           segLine = this.line;
           continue;
         }
-        if (!blank) rows++;
+        if (!blank || this.emptyIsRow()) rows++;
         if (pendingLen > 0) {
           if (pendingLen + (pos - from) > MAX_ROW_BYTES) throw tooLong(segLine);
           spool.add(concat(pending, c.subarray(from, pos)), segLine, this.line - segLine);

@@ -57,7 +57,7 @@ describe("runEach reading a stream", () => {
   const { openDatabase } = require("../../../lib/sqlite/open") as typeof import("../../../lib/sqlite/open");
   const { splitSql } = require("../../../lib/sqlite/split") as typeof import("../../../lib/sqlite/split");
 
-  async function load(input: string, format: "jsonl" | "tsv" | "csv", batch: number, chunk: number, query = "select a, b from t order by rowid") {
+  async function load(input: string, format: "jsonl" | "tsv" | "csv", batch: number, chunk: number, query = "select a, b from t order by rowid", sql = "insert into t(a, b) values (:a, :b)") {
     const dir = mkdtempSync(`${tmpdir()}/hs-batch-`);
     const path = `${dir}/a.db`;
     new Database(path, { create: true }).run("create table t(a, b)");
@@ -69,7 +69,7 @@ describe("runEach reading a stream", () => {
     const batches: number[] = [];
     try {
       const opts = { policy: { baseMs: 1, maxMs: 5, retries: 3, deadlineMs: 5_000 }, busyTimeoutMs: 0, open: { path } };
-      const r = await runEach(conn, splitSql("insert into t(a, b) values (:a, :b)"), chunks(), format, batch, opts, () => batches.push(new Database(path).query("select count(*) from t").values()[0]![0] as number));
+      const r = await runEach(conn, splitSql(sql), chunks(), format, batch, opts, () => batches.push(new Database(path).query("select count(*) from t").values()[0]![0] as number));
       return { r, batches, rows: new Database(path).query(query).values() };
     } finally {
       conn.close();
@@ -105,6 +105,11 @@ describe("runEach reading a stream", () => {
     expect(rows).toEqual([["1integer", "x"], ["9007199254740993integer", "y"], ["3integer", "z"]]);
     const err = await load('{"a":1,"b":"x"}\n\n{"a":2}\n', "jsonl", 10, 1000).catch((e) => e);
     expect(err.subject).toBe("line 3");
+  });
+  test("one-column tsv: an empty line is a row (an empty value) and counts toward --batch", async () => {
+    const { rows, batches } = await load("a\nx\n\ny\n", "tsv", 2, 1, undefined, "insert into t(a) values (:a)");
+    expect(rows).toEqual([["x", null], ["", null], ["y", null]]);
+    expect(batches).toEqual([2, 3]);
   });
   test("a multi-byte character cut between chunks is not an encoding error", async () => {
     const { rows } = await load('{"a":"€€€","b":"ü"}\n', "jsonl", 10, 1);
