@@ -12,10 +12,11 @@ import { InterruptedError, UsageError, fromErrno } from "../lib/core/errors";
 import { EXIT } from "../lib/core/exit";
 import { parseBindings } from "../lib/sqlite/params";
 import { dotlockPresent, validateOpenOptions, SYNCHRONOUS_MODES, type OpenOptions } from "../lib/sqlite/open";
-import type { ResultSet, RunOptions } from "../lib/sqlite/run";
+import type { RunOptions } from "../lib/sqlite/run";
 import type { InputFormat } from "../lib/sqlite/batch";
 import { execSqlite, type ExecMode } from "../lib/sqlite/exec";
-import { formatResults, rawValue, FORMATS, type Format } from "../lib/sqlite/format";
+import { FORMATS, valueText, type Format } from "../lib/sqlite/format";
+import { createOutput, NoOutput, RawOutput, type RowOutput } from "../lib/sqlite/output";
 import { StatementDeadlineError } from "../lib/sqlite/errors";
 
 const PROGRAM = "sqlite-exec";
@@ -36,7 +37,7 @@ export const TABLE: CommandTable = {
   ],
   description:
     "Run the whole script as ONE transaction (BEGIN IMMEDIATE when it writes) and retry it with exponential " +
-    "backoff and full jitter while the database is busy or locked. Rows print only after COMMIT.",
+    "backoff and full jitter while the database is busy or locked. Rows print once no retry can repeat them (a script that writes: after COMMIT).",
   examples: [
     [`$0 app.db "INSERT INTO hits(path) VALUES (:p)" --param p=/index.html`, "record one row, retrying while another process writes"],
     [`n=$($0 --raw app.db "SELECT count(*) FROM hits")`, "capture one value in a shell variable"],
@@ -69,7 +70,7 @@ export const TABLE: CommandTable = {
     soft: { type: "boolean", group: OUT, describe: "On any failure print the diagnostic and exit 0" },
     each: { type: "string", group: BATCH, describe: "Run this SQL once per row read from stdin, fields as named parameters" },
     input: { type: "string", group: BATCH, choices: ["jsonl", "tsv", "csv"], default: "jsonl", describe: "Row format on stdin (tsv/csv need a header line)" },
-    batch: { type: "number", group: BATCH, describe: "Rows per transaction (default: all rows in one)" },
+    batch: { type: "number", group: BATCH, describe: "Rows per transaction, committed as soon as they have arrived (default: all rows in one)" },
     check: { type: "boolean", group: MAINT, describe: "integrity_check + foreign_key_check; exit 1 and a report if anything is wrong" },
     checkpoint: { type: "string", optionalValue: true, group: MAINT, describe: "WAL checkpoint: PASSIVE (default), FULL, RESTART or TRUNCATE" },
     backup: { type: "string", group: MAINT, describe: "Consistent online copy to DEST (temp file beside it, fsync, rename)" },
@@ -164,24 +165,17 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
       : opts.backup !== undefined
         ? { kind: "backup", dest: String(opts.backup) }
         : each !== undefined
-          ? { kind: "each", sql: each, rows: await readStdin(), input: opts.input as InputFormat, batch }
+          ? { kind: "each", sql: each, rows: { fd: 0 }, input: opts.input as InputFormat, batch }
           : { kind: "script", sql: await readSql(file, sqlArg), bindings };
-  // Rows print as each transaction commits, except where the whole output is one value (json, --raw).
-  const collect = format === "json" || !!opts.raw;
-  const allSets: ResultSet[] = [];
-  const onCommitted = (sets: ResultSet[]) => {
-    if (collect) allSets.push(...sets);
-    else if (!quiet && !opts.raw) {
-      const text = formatResults(sets, { format, header: !!opts.header, nullText });
-      if (text) stdout.write(text);
-    }
-  };
   if (deadlineGiven(argv)) {
     // Counted from here, like the retry budget: time spent reading the SQL or rows from a slow pipe is not the database's.
     runOpts.stopAt = performance.now() + policy.deadlineMs;
     runOpts.stopExitCode = opts.soft ? EXIT.OK : EXIT.TEMPFAIL;
   }
-  const result = await execSqlite({ open, run: runOpts, mode, onCommitted });
+  // Rows stream out as soon as no retry can repeat them (lib/sqlite/output.ts); --raw keeps only the first value.
+  const raw = opts.raw && !quiet ? new RawOutput() : undefined;
+  const output: RowOutput = quiet ? new NoOutput() : raw ?? createOutput({ format, header: !!opts.header, nullText }, stdout);
+  const result = await execSqlite({ open, run: runOpts, mode, output: mode.kind === "check" ? undefined : output });
   const code = result.ok ? EXIT.OK : EXIT.NO;
   const changes = result.changes;
   if (mode.kind === "check" && !quiet) {
@@ -190,12 +184,12 @@ async function body({ opts, positionals }: ParsedArgs): Promise<number> {
   }
 
   if (!quiet) {
-    if (opts.raw) {
-      const v = rawValue(allSets, nullText);
+    if (raw) {
+      const v = raw.value;
       if (v instanceof Uint8Array) stdout.writeBytes(v);
-      else if (v !== undefined) stdout.write(v);
-    } else if (format === "json" && mode.kind !== "check") {
-      stdout.write(formatResults(allSets, { format, nullText }));
+      else if (v !== undefined) stdout.write(v === null ? nullText : typeof v === "string" ? v : valueText(v));
+    } else if (mode.kind !== "check") {
+      output.end();
     }
     if (opts.changes) stdout.write(`${changes}\n`);
   }

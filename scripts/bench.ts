@@ -7,6 +7,7 @@
  *   2. 100 and 500 concurrent writers on one WAL database             (scripts/bench/contention.ts)
  *   3. read-then-write transactions from 50 processes                 (scripts/bench/contention.ts)
  *   4. 100,000 rows: sqlite-exec --each vs sqlite3 .import            (scripts/bench/batch.ts)
+ *      4b. peak RSS at 1M rows: --each, SELECT * in every format      (scripts/bench/batch.ts)
  *   5. atomic-write: small file vs cat+mv, 512 MiB vs cp, peak RSS    (scripts/bench/atomic.ts)
  *   6. git-lock status on 10,000 loose refs vs find                   (scripts/bench/gitlock.ts)
  *

@@ -7,8 +7,9 @@
  * below: each transaction commits whole or not at all (run.ts), a signal rolls
  * back and closes (open.ts), `--each` commits batch by batch (batch.ts).
  * Here: the connection is always closed, on success, error or retry budget
- * exhausted; rows reach the caller only after their transaction committed
- * (`onCommitted`), so a retried attempt never prints twice.
+ * exhausted. Rows reach the caller through `output` as soon as no retry can
+ * repeat them (./output.ts states the rule), or collected per transaction
+ * after its COMMIT (`onCommitted`); either way a retried attempt never prints twice.
  *
  * Calling sequence: execSqlite(request) -> ExecResult; errors are thrown as
  * HardshellError values (lib/core/errors.ts), never printed here.
@@ -18,11 +19,12 @@ import { openDatabase, type OpenOptions } from "./open";
 import { bindScript, type Bindings } from "./params";
 import { runTransaction, scriptPlan, type ResultSet, type RunOptions, type RunOutcome } from "./run";
 import { splitSql } from "./split";
-import type { InputFormat } from "./batch";
+import type { EachInput, InputFormat } from "./batch";
+import type { RowOutput } from "./output";
 
 export type ExecMode =
   | { kind: "script"; sql: string; bindings: Bindings }
-  | { kind: "each"; sql: string; rows: string; input: InputFormat; batch: number }
+  | { kind: "each"; sql: string; rows: EachInput; input: InputFormat; batch: number }
   | { kind: "check" }
   | { kind: "checkpoint"; mode: string }
   | { kind: "backup"; dest: string };
@@ -31,8 +33,10 @@ export interface ExecRequest {
   open: OpenOptions;
   run: RunOptions;
   mode: ExecMode;
-  /** Result sets of each transaction, right after its COMMIT (once per batch with --each). */
+  /** Result sets of each transaction, right after its COMMIT (once per batch with --each); only without `output`. */
   onCommitted?: (sets: ResultSet[]) => void;
+  /** Stream rows here as they may be printed (./output.ts); `end()` is the caller's, after success. */
+  output?: RowOutput;
 }
 
 export interface ExecResult {
@@ -47,7 +51,18 @@ export interface ExecResult {
 
 export async function execSqlite(req: ExecRequest): Promise<ExecResult> {
   const { mode } = req;
-  const committed = (o: RunOutcome) => req.onCommitted?.(o.sets);
+  const committed = (o: RunOutcome) => {
+    if (!req.output) return req.onCommitted?.(o.sets);
+    // Maintenance results come back collected (they are a few rows): hand them to the output as one committed attempt.
+    if (o.sets.length === 0) return;
+    const a = req.output.attempt();
+    for (const s of o.sets) {
+      a.begin(s.columns);
+      for (const r of s.rows) a.row(r);
+    }
+    a.commit();
+  };
+  const run: RunOptions = req.output ? { ...req.run, output: req.output } : req.run;
   // Parse and bind before opening: a usage or SQL-text error leaves no trace (not even a --create'd file).
   const script = mode.kind === "script" || mode.kind === "each" ? splitSql(mode.sql) : undefined;
   const binds = mode.kind === "script" ? bindScript(script!, mode.bindings) : undefined;
@@ -55,13 +70,13 @@ export async function execSqlite(req: ExecRequest): Promise<ExecResult> {
   try {
     switch (mode.kind) {
       case "script": {
-        const o = await runTransaction(conn, scriptPlan(script!, binds!), req.run);
+        const o = await runTransaction(conn, scriptPlan(script!, binds!), run);
         committed(o);
         return { ok: true, problems: [], changes: o.changes, attempts: o.attempts, waitedMs: o.waitedMs };
       }
       case "each": {
-        const { parseRows, runEach } = await import("./batch");
-        const r = await runEach(conn, script!, parseRows(mode.rows, mode.input), mode.batch, req.run, committed);
+        const { runEach } = await import("./batch");
+        const r = await runEach(conn, script!, mode.rows, mode.input, mode.batch, run, committed);
         return { ok: true, problems: [], changes: r.changes, attempts: r.attempts, waitedMs: r.waitedMs };
       }
       case "check": {

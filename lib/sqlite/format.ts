@@ -1,8 +1,8 @@
 /**
- * Output formatting of result rows (design.md §5.4). Pure: result sets in, text out;
- * the command writes the text, and only after the transaction committed
- * (lib/sqlite/run.ts), so a reader of stdout never sees rows of a rolled-back
- * or retried attempt.
+ * Output formatting of result rows (design.md §5.4). Pure: rows in, text out, one
+ * row at a time (RowFormatter), so no format needs the whole result in memory.
+ * When the text may be written is decided by ./output.ts and ./run.ts (never
+ * rows of a retried attempt twice, never rows of a failed write).
  *
  * Formats:
  * - tsv (default): fields joined by TAB, rows by LF; in values `\` `TAB` `LF` `CR`
@@ -14,7 +14,10 @@
  * - json: one array of objects (all row-returning statements, in order); jsonl:
  *   one object per line. Integers are exact (64-bit, printed as JSON numbers),
  *   NULL is `null`, blobs are lower-case hex strings.
- * - table: each result set as an aligned box with a header.
+ * - table: each result set as an aligned box with a header. Column widths come
+ *   from the header and the first TABLE_SIZING_ROWS (1000) rows; a longer cell
+ *   after those widens its column from that row on (the box stays readable,
+ *   earlier rows are not re-aligned), so a table of any size streams.
  * - `--header` adds a header line per result set (tsv/csv).
  * - raw: the first column of the first row, unescaped, with no newline added;
  *   a blob prints as its bytes.
@@ -75,45 +78,170 @@ function jsonObject(columns: string[], row: SqlValue[]): string {
   return `{${parts.join(",")}}`;
 }
 
-/** Render all result sets in a format. Returns "" when there is nothing to print (json prints []). */
-export function formatResults(sets: readonly ResultSet[], o: FormatOptions): string {
-  const nul = o.nullText ?? "";
-  switch (o.format) {
-    case "tsv":
-    case "csv": {
-      const esc = o.format === "tsv" ? escapeTsv : escapeCsv;
-      const sep = o.format === "tsv" ? "\t" : ",";
-      const out: string[] = [];
-      for (const set of sets) {
-        if (o.header) out.push(set.columns.map(esc).join(sep) + "\n");
-        for (const row of set.rows) out.push(row.map((v) => (v === null ? nul : esc(valueText(v)))).join(sep) + "\n");
+/** Where formatted text goes (the command's stdout, or a held buffer until COMMIT: ./output.ts). */
+export interface TextSink {
+  write(s: string): void;
+}
+
+/** Rows a table holds back to size its columns (the rest print as they come). */
+export const TABLE_SIZING_ROWS = 1000;
+
+/**
+ * Streaming formatter: rows are turned into text one by one and written to a
+ * TextSink, so memory does not grow with the result (only --format table holds
+ * the first TABLE_SIZING_ROWS rows of each result set to size its columns; a
+ * longer cell later widens its column from that row on).
+ * `state()`/`restore()` let a retried attempt rewind what "already printed" means
+ * (json's comma, the result set in progress); `close()` ends the result set in
+ * progress (table's bottom line), `end()` ends the whole output (json's `]`).
+ */
+export class RowFormatter {
+  private readonly nul: string;
+  private columns: string[] | undefined;
+  private jsonRows = 0;
+  // table state of the result set in progress
+  private widths: number[] = [];
+  private right: boolean[] = [];
+  private pending: string[][] | undefined;
+
+  constructor(
+    private readonly o: FormatOptions,
+    private readonly sink: TextSink,
+  ) {
+    this.nul = o.nullText ?? "";
+  }
+
+  /** A result set starts; consecutive sets of the same columns (the same statement) continue one set. */
+  begin(columns: string[]): void {
+    if (this.columns === columns) return;
+    this.close();
+    this.columns = columns;
+    const f = this.o.format;
+    if (this.o.header && (f === "tsv" || f === "csv")) {
+      const esc = f === "tsv" ? escapeTsv : escapeCsv;
+      this.sink.write(columns.map(esc).join(f === "tsv" ? "\t" : ",") + "\n");
+    }
+    if (f === "table") {
+      this.widths = columns.map((c) => c.length);
+      this.right = [];
+      this.pending = [];
+    }
+  }
+
+  row(row: SqlValue[]): void {
+    const nul = this.nul;
+    switch (this.o.format) {
+      case "tsv": {
+        let s = "";
+        for (let i = 0; i < row.length; i++) {
+          const v = row[i]!;
+          if (i > 0) s += "\t";
+          s += v === null ? nul : escapeTsv(valueText(v));
+        }
+        this.sink.write(s + "\n");
+        return;
       }
-      return out.join("");
+      case "csv": {
+        let s = "";
+        for (let i = 0; i < row.length; i++) {
+          const v = row[i]!;
+          if (i > 0) s += ",";
+          s += v === null ? nul : escapeCsv(valueText(v));
+        }
+        this.sink.write(s + "\n");
+        return;
+      }
+      case "json":
+        this.sink.write((this.jsonRows++ === 0 ? "[\n" : ",\n") + jsonObject(this.columns ?? [], row));
+        return;
+      case "jsonl":
+        this.sink.write(jsonObject(this.columns ?? [], row) + "\n");
+        return;
+      case "table": {
+        const cells = row.map((v) => (v === null ? nul : escapeTsv(valueText(v))));
+        if (this.pending) {
+          if (this.pending.length === 0) this.right = row.map((v) => typeof v !== "string");
+          for (let i = 0; i < cells.length; i++) if (cells[i]!.length > (this.widths[i] ?? 0)) this.widths[i] = cells[i]!.length;
+          this.pending.push(cells);
+          if (this.pending.length >= TABLE_SIZING_ROWS) this.flushTable();
+          return;
+        }
+        this.sink.write(this.tableRow(cells));
+        return;
+      }
     }
-    case "json": {
-      const objs: string[] = [];
-      for (const set of sets) for (const row of set.rows) objs.push(jsonObject(set.columns, row));
-      return objs.length === 0 ? "[]\n" : `[\n${objs.join(",\n")}\n]\n`;
+  }
+
+  private line(): string {
+    return "+" + this.widths.map((w) => "-".repeat(w + 2)).join("+") + "+\n";
+  }
+
+  private tableRow(cells: string[]): string {
+    let s = "|";
+    for (let i = 0; i < cells.length; i++) {
+      const c = cells[i]!;
+      if (c.length > this.widths[i]!) this.widths[i] = c.length;
+      s += ` ${this.right[i] ? c.padStart(this.widths[i]!) : c.padEnd(this.widths[i]!)} |`;
     }
-    case "jsonl": {
-      const out: string[] = [];
-      for (const set of sets) for (const row of set.rows) out.push(jsonObject(set.columns, row) + "\n");
-      return out.join("");
+    return s + "\n";
+  }
+
+  /** Print the table's head and the rows held for sizing. */
+  private flushTable(): void {
+    const pending = this.pending!;
+    this.pending = undefined;
+    const cols = this.columns ?? [];
+    let s = this.line() + "|" + cols.map((c, i) => ` ${c.padEnd(this.widths[i]!)} `).join("|") + "|\n" + this.line();
+    for (const cells of pending) {
+      s += this.tableRow(cells);
+      if (s.length >= 65536) {
+        this.sink.write(s);
+        s = "";
+      }
     }
-    case "table":
-      return sets.map((s) => formatTable(s, nul)).join("");
+    this.sink.write(s);
+  }
+
+  /** End the result set in progress (a table's closing line). */
+  close(): void {
+    if (this.columns === undefined) return;
+    if (this.o.format === "table") {
+      const empty = this.pending !== undefined && this.pending.length === 0;
+      if (this.pending) this.flushTable();
+      if (!empty) this.sink.write(this.line());
+    }
+    this.columns = undefined;
+  }
+
+  /** Everything printed: close the set in progress, and json's array. */
+  end(): void {
+    this.close();
+    if (this.o.format === "json") this.sink.write(this.jsonRows === 0 ? "[]\n" : "\n]\n");
+  }
+
+  /** What a retried attempt must rewind to (sets never span attempts: close() runs at every commit). */
+  state(): number {
+    return this.jsonRows;
+  }
+
+  restore(jsonRows: number): void {
+    this.columns = undefined;
+    this.pending = undefined;
+    this.jsonRows = jsonRows;
   }
 }
 
-function formatTable(set: ResultSet, nul: string): string {
-  const cell = (v: SqlValue) => (v === null ? nul : escapeTsv(valueText(v)));
-  const cells = set.rows.map((r) => r.map(cell));
-  const widths = set.columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? "").length)));
-  const line = "+" + widths.map((w) => "-".repeat(w + 2)).join("+") + "+\n";
-  const fmt = (r: string[]) =>
-    "|" + r.map((v, i) => ` ${typeof set.rows[0]?.[i] === "string" || set.rows.length === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!)} `).join("|") + "|\n";
-  const head = "|" + set.columns.map((c, i) => ` ${c.padEnd(widths[i]!)} `).join("|") + "|\n";
-  return line + head + line + cells.map(fmt).join("") + (cells.length ? line : "");
+/** Render all result sets in a format. Returns "" when there is nothing to print (json prints []). */
+export function formatResults(sets: readonly ResultSet[], o: FormatOptions): string {
+  const out: string[] = [];
+  const f = new RowFormatter(o, { write: (s) => out.push(s) });
+  for (const set of sets) {
+    f.begin(set.columns);
+    for (const row of set.rows) f.row(row);
+    f.close();
+  }
+  f.end();
+  return out.join("");
 }
 
 /** `--raw`: first column of the first row, unescaped, no newline added. Undefined when no row. */

@@ -11,6 +11,9 @@
  *   through fromErrno (66 missing, 77 denied).
  * - `--arg V` values bind `?` placeholders in order across the whole script;
  *   `?NNN` takes the NNN-th --arg. More --arg values than placeholders is 64.
+ * - A --param/--arg value that is not valid UTF-8 is refused (65): the runtime
+ *   would hand it to us with U+FFFD in place of the bad bytes, silently
+ *   changing the data (checked against /proc/self/cmdline on Linux).
  * - A placeholder with no value is 64 for a script (the caller forgot a flag);
  *   for --each rows the caller turns it into a DataError naming the line.
  * - Pure apart from reading blob files; nothing here touches the database.
@@ -19,7 +22,7 @@
  * `bindStatement()` per --each row) before the transaction, so every retry binds
  * exactly the same values.
  */
-import { UsageError, fromErrno } from "../core/errors";
+import { DataError, UsageError, fromErrno } from "../core/errors";
 import type { ParamRef, SqlStatement } from "./split";
 
 export type SqlValue = string | bigint | number | null | Uint8Array;
@@ -83,7 +86,41 @@ export function parseParam(spec: string): [string, SqlValue] {
   }
 }
 
+/**
+ * True when the process's own argv bytes (/proc/self/cmdline) are not UTF-8.
+ * The runtime decodes argv with U+FFFD in place of bad bytes, so a U+FFFD in a
+ * value is either the user's or a replacement; only the raw bytes can tell.
+ * Read only when a value contains U+FFFD; where /proc is missing we cannot tell (false).
+ */
+function argvIsInvalidUtf8(): boolean {
+  let raw: Uint8Array;
+  try {
+    const { readFileSync } = require("node:fs") as typeof import("node:fs");
+    raw = readFileSync("/proc/self/cmdline");
+  } catch {
+    return false;
+  }
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(raw);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function refuseReplacedBytes(values: readonly string[], flag: string): void {
+  const suspect = values.find((v) => v.includes("\uFFFD"));
+  if (suspect === undefined || !argvIsInvalidUtf8()) return;
+  throw new DataError({
+    what: `${flag} value is not valid UTF-8`,
+    subject: JSON.stringify(suspect.slice(0, 60)),
+    hint: "SQLite TEXT is UTF-8 here; convert it (iconv), or bind the bytes as a blob: NAME:blob=@PATH",
+  });
+}
+
 export function parseBindings(params: readonly string[] = [], args: readonly string[] = []): Bindings {
+  refuseReplacedBytes(params, "--param");
+  refuseReplacedBytes(args, "--arg");
   const named = new Map<string, SqlValue>();
   for (const p of params) {
     const [k, v] = parseParam(p);

@@ -25,8 +25,12 @@
  *   has committed; a busy error after a commit is a TempFailError that says so.
  *   Each retry first DETACHes what the failed attempt ATTACHed, so it starts
  *   from the connection state the first attempt had.
- * - Rows are collected per attempt and handed back only after COMMIT, so a
- *   retried attempt never prints rows twice and a failed one prints none.
+ * - Rows: without `output` they are collected per attempt and handed back only
+ *   after COMMIT. With `output` (./output.ts) they go to it as they are fetched:
+ *   held while the attempt can still be retried, written at COMMIT, dropped on
+ *   rollback; a read-only attempt goes live after its first row (it then holds
+ *   its read lock / snapshot until COMMIT, so it cannot be busy any more); if it
+ *   is busy anyway, that is not retried (its rows are out).
  * - Retries: SQLITE_BUSY_* and SQLITE_LOCKED_* only (./errors.ts), with the shared
  *   full-jitter backoff (lib/core/backoff.ts). SQLite's busy handler waits up to
  *   `busyTimeoutMs` per attempt, capped by what is left of the deadline so a
@@ -61,6 +65,7 @@ import { isBusy, sqliteErrorInfo, toHardshellError, StatementDeadlineError } fro
 import { armStatement, type Disarm } from "./interrupt";
 import { configure, setBusyTimeout, type Connection, type OpenOptions } from "./open";
 import type { SqlValue } from "./params";
+import type { AttemptRows, RowOutput } from "./output";
 import type { SqlStatement } from "./split";
 
 export interface ResultSet {
@@ -78,7 +83,8 @@ export interface Step {
 
 export interface Plan {
   statements: SqlStatement[];
-  steps: Step[];
+  /** Iterated once per attempt (--each re-reads its held input for a retry). */
+  steps: Iterable<Step>;
 }
 
 export interface RunOptions {
@@ -105,6 +111,8 @@ export interface RunOptions {
   stopAt?: number;
   /** Exit status of that hard stop: 75, or 0 under --soft. */
   stopExitCode?: number;
+  /** Stream rows here instead of collecting them in RunOutcome.sets (./output.ts). */
+  output?: RowOutput;
 }
 
 /**
@@ -183,14 +191,63 @@ function totalChanges(conn: Connection): number {
   return Number(row?.[0] ?? 0);
 }
 
-function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[]): void {
-  const args = (bind === undefined ? [] : [bind]) as never[];
-  if (stmt.columnNames.length > 0) {
-    const rows = stmt.values(...args) as SqlValue[][];
-    sets.push({ columns: stmt.columnNames, rows });
-  } else {
-    stmt.run(...args);
+/** Column names of a prepared statement (null: returns no rows), read once: the getter crosses into native code. */
+const columnsOf = new WeakMap<Statement, { names: string[]; dup: boolean } | null>();
+function columns(stmt: Statement): { names: string[]; dup: boolean } | null {
+  let c = columnsOf.get(stmt);
+  if (c === undefined) {
+    const names = stmt.columnNames;
+    c = names.length > 0 ? { names, dup: new Set(names).size !== names.length } : null;
+    columnsOf.set(stmt, c);
   }
+  return c;
+}
+
+const NO_ARGS: never[] = [];
+
+function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[], out?: AttemptRows, goLive?: boolean): void {
+  const cols = columns(stmt);
+  if (cols === null) {
+    // The hot path of --each (one call per input row): no spread, no extra array.
+    if (bind === undefined) stmt.run();
+    else stmt.run(bind as never);
+    return;
+  }
+  const args = (bind === undefined ? NO_ARGS : [bind]) as never[];
+  if (!out) {
+    const rows = stmt.values(...args) as SqlValue[][];
+    sets.push({ columns: cols.names, rows });
+  } else if (cols.dup) {
+    // iterate() yields objects keyed by column name; repeated names need values(), which fetches the whole result.
+    out.begin(cols.names);
+    for (const row of stmt.values(...args) as SqlValue[][]) {
+      out.row(row);
+      if (goLive && !out.isLive) out.live();
+    }
+  } else {
+    out.begin(cols.names);
+    const names = cols.names;
+    const n = names.length;
+    for (const obj of stmt.iterate(...args) as Iterable<Record<string, SqlValue>>) {
+      const row: SqlValue[] = new Array(n);
+      for (let i = 0; i < n; i++) row[i] = obj[names[i]!]!;
+      out.row(row);
+      if (goLive && !out.isLive) out.live();
+    }
+  }
+}
+
+/** A busy error once rows are out must not be retried: the retry would print them again. */
+function notRetriedAfterOutput(err: unknown, out: AttemptRows | undefined, path: string, where?: string): unknown {
+  if (!out?.isLive || !isBusy(err)) return err;
+  return new TempFailError({
+    what: "database is busy",
+    subject: where ? `${path} [${where}]` : path,
+    hint: "rows were already printed, so it is not retried; nothing was changed",
+    attempts: 1,
+    waitedMs: 0,
+    cause: err,
+  });
 }
 
 function deadlineText(conn: Connection, opts: RunOptions, where: string | undefined, note: string): { what: string; subject: string; hint: string } {
@@ -231,6 +288,7 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
   let disarm: Disarm | undefined;
   const note = opts.failNote ?? "nothing was committed";
   let where: string | undefined;
+  let out: AttemptRows | undefined;
   try {
     for (const [i, s] of plan.statements.entries()) {
       try {
@@ -249,7 +307,7 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
       } catch (err) {
         if (err instanceof HardshellError || isBusy(err)) throw err;
         if (isSyntaxError(err)) {
-          const step = plan.steps.find((p) => p.stmt === i);
+          const step = Array.isArray(plan.steps) ? (plan.steps as Step[]).find((p) => p.stmt === i) : undefined;
           throw toHardshellError(err, { where: step?.where ?? `line ${s.line}`, note: opts.failNote ?? "nothing was committed" });
         }
         // Probably depends on an earlier statement (CREATE TABLE then INSERT): prepare it later, assume it writes.
@@ -259,17 +317,19 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
     }
     info.began = writes ? "BEGIN IMMEDIATE" : "BEGIN";
     // The deadline message is written before BEGIN: it names the statement only when there is one.
-    where = plan.steps.length === 1 ? plan.steps[0]!.where : undefined;
+    where = Array.isArray(plan.steps) && plan.steps.length === 1 ? (plan.steps[0] as Step).where : undefined;
     disarm = arm(conn, opts, () => where, () => note);
     db.run(info.began);
     const sets: ResultSet[] = [];
+    out = opts.output?.attempt();
     for (const step of plan.steps) {
       try {
         let st = prepared[step.stmt];
         if (!st) st = prepared[step.stmt] = db.prepare(plan.statements[step.stmt]!.sql);
-        execute(st, step.bind, sets);
+        execute(st, step.bind, sets, out, !writes);
       } catch (err) {
-        if (err instanceof HardshellError || isBusy(err)) throw err;
+        if (err instanceof HardshellError) throw err;
+        if (isBusy(err)) throw notRetriedAfterOutput(err, out, conn.path, step.where);
         throw toHardshellError(err, { where: step.where, note: opts.failNote ?? "nothing was committed" });
       }
     }
@@ -277,9 +337,13 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
     checkDeadline(conn, opts, disarm(), where, note);
     await checkpointSignals();
     db.run("COMMIT");
+    const done = out;
+    out = undefined;
+    done?.commit();
     return sets;
   } catch (err) {
     disarm?.();
+    out?.discard();
     if (db.inTransaction) {
       try {
         db.run("ROLLBACK");
@@ -299,6 +363,7 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
   const db = conn.db;
   const sets: ResultSet[] = [];
   const noteNow = () => (progress.committed ? `the script had committed up to ${progress.committed}` : "nothing was committed");
+  const out = opts.output?.attempt();
   for (const step of plan.steps) {
     const s = plan.statements[step.stmt]!;
     let st: Statement | undefined;
@@ -311,11 +376,12 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
         throw new PermissionError({ what: "write refused in --read-only mode", subject: step.where, hint: "drop --read-only to write" });
       }
       if (cannotCommit(s, st, db.inTransaction)) disarm = arm(conn, opts, () => step.where, noteNow);
-      execute(st, step.bind, sets);
+      execute(st, step.bind, sets, out);
       if (disarm) checkDeadline(conn, opts, disarm(), step.where, noteNow());
       if (!db.inTransaction && (!st.readonly || COMMITTING.has(s.words[0] ?? ""))) progress.committed ??= step.where;
     } catch (err) {
       disarm?.();
+      out?.discard();
       if (db.inTransaction) {
         try {
           db.run("ROLLBACK");
@@ -344,6 +410,7 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
     // The script opened a transaction and did not close it: do not commit for it.
     db.run("ROLLBACK");
   }
+  out?.commit();
   return sets;
 }
 

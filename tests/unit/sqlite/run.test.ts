@@ -151,3 +151,40 @@ describe("runTransaction", () => {
     expect(count(other)).toBe(0);
   });
 });
+
+describe("runTransaction with a streaming output", () => {
+  const { createOutput } = require("../../../lib/sqlite/output") as typeof import("../../../lib/sqlite/output");
+  const sink = () => {
+    const d = { text: "", write: (s: string) => void (d.text += s), flush: () => {} };
+    return d;
+  };
+  // abs() of INT64_MIN fails at run time (integer overflow), after the first statement's rows were fetched.
+  const failing = "select 'r1' union all select 'r2'; select abs(-9223372036854775807 - 1)";
+
+  test("a read-only script streams from its first row: a later failure leaves those rows printed", async () => {
+    const { path, conn } = setup();
+    const d = sink();
+    const err = await runTransaction(conn, plan(failing), opts(path, { output: createOutput({ format: "tsv" }, d) })).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(d.text).toBe("r1\nr2\n");
+  });
+  test("a script that writes holds its rows until COMMIT: a failure prints none of them", async () => {
+    const { path, conn, other } = setup();
+    const d = sink();
+    const sql = "insert into t(v) values ('a'), ('b') returning v; " + failing;
+    const err = await runTransaction(conn, plan(sql), opts(path, { output: createOutput({ format: "tsv" }, d) })).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(d.text).toBe("");
+    expect(count(other)).toBe(0);
+  });
+  test("busy before the first row: retried, and the rows print once", async () => {
+    const { path, conn, other } = setup();
+    other.run("insert into t(v) values ('x')");
+    other.run("begin exclusive");
+    setTimeout(() => other.run("commit"), 30);
+    const d = sink();
+    const r = await runTransaction(conn, plan("select v from t"), opts(path, { policy: { baseMs: 5, maxMs: 20, retries: 50, deadlineMs: 5_000 }, output: createOutput({ format: "tsv" }, d) }));
+    expect(r.attempts).toBeGreaterThan(1);
+    expect(d.text).toBe("x\n");
+  });
+});

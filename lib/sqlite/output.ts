@@ -1,0 +1,243 @@
+/**
+ * Result rows on their way out, across transaction attempts (design.md §5.4).
+ *
+ * The rule (README "Output"): a row is written as soon as no retry can repeat
+ * it, and rows of an attempt that fails or is retried are never written:
+ * - while an attempt can still be retried, its rows are HELD: formatted into
+ *   memory, and beyond HOLD_IN_MEMORY bytes into an unlinked temp file in
+ *   $TMPDIR (so memory stays bounded however many rows a write returns);
+ * - `commit()` (the attempt's COMMIT succeeded) writes what is held and flushes;
+ *   a write failure then says the transaction committed, so the caller does
+ *   not run it again;
+ * - `live()` (./run.ts calls it when a read-only transaction has fetched its
+ *   first row: it holds its read lock or WAL snapshot until COMMIT, so no busy
+ *   error and no retry can follow) writes what is held and streams the rest
+ *   straight to the destination;
+ * - `discard()` (rollback, retry, error) drops what is held and rewinds the
+ *   formatter (json's separators), so the retried attempt prints as if first.
+ *
+ * What a reader of stdout can observe: rows of a committed transaction (or of a
+ * read-only one that is past its first row), in order, never twice. A failure
+ * after rows were streamed (signal, --deadline, I/O error in a read-only
+ * script) leaves the rows written so far; the exit code says it failed, and
+ * the database is unchanged. json output is then not closed.
+ *
+ * Out of scope: formatting (./format.ts), when an attempt is live (./run.ts).
+ * Calling sequence: createOutput(opts, dest) once; per attempt attempt() ->
+ * begin/row... -> live? -> commit | discard; end() after the last transaction.
+ */
+import { fromErrno } from "../core/errors";
+import { RowFormatter, type FormatOptions, type TextSink } from "./format";
+import type { SqlValue } from "./params";
+
+/** Held text beyond this many bytes goes to a temp file. */
+export const HOLD_IN_MEMORY = 4 * 1024 * 1024;
+
+export interface Destination {
+  write(s: string): void;
+  flush(): void;
+}
+
+export interface AttemptRows {
+  begin(columns: string[]): void;
+  row(values: SqlValue[]): void;
+  /** This attempt can no longer be retried: write what is held, stream the rest. */
+  live(): void;
+  readonly isLive: boolean;
+  /** The attempt committed: write everything it held. */
+  commit(): void;
+  /** The attempt failed or will be retried: drop its rows. */
+  discard(): void;
+}
+
+export interface RowOutput {
+  attempt(): AttemptRows;
+  /** After the last transaction committed: close the output (json's `]`). */
+  end(): void;
+}
+
+type Fs = typeof import("node:fs");
+
+/** Text held until COMMIT: memory first, then an unlinked temp file. */
+export class HeldText implements TextSink {
+  private parts: string[] = [];
+  private size = 0;
+  private fd: number | undefined;
+  private fileBytes = 0;
+  private fs: Fs | undefined;
+
+  constructor(private readonly limit = HOLD_IN_MEMORY) {}
+
+  write(s: string): void {
+    this.parts.push(s);
+    this.size += s.length;
+    if (this.size >= this.limit) this.spill();
+  }
+
+  get spilled(): boolean {
+    return this.fd !== undefined;
+  }
+
+  private spill(): void {
+    // node:fs only once something big is held (start-up time, design.md §2.5).
+    const fs = (this.fs ??= require("node:fs") as Fs);
+    if (this.fd === undefined) {
+      const { tmpdir } = require("node:os") as typeof import("node:os");
+      const path = `${tmpdir()}/.sqlite-exec-rows.${process.pid}.${Math.random().toString(36).slice(2)}`;
+      this.fd = fs.openSync(path, "wx+", 0o600);
+      // Unlinked at once: nothing is left behind, whatever kills the process.
+      fs.unlinkSync(path);
+    }
+    const buf = Buffer.from(this.parts.join(""));
+    this.parts = [];
+    this.size = 0;
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off, this.fileBytes + off);
+    this.fileBytes += buf.length;
+  }
+
+  /** Write everything held to `dest`, in order, then forget it. */
+  drainTo(dest: TextSink): void {
+    if (this.fd !== undefined && this.fileBytes > 0) {
+      const fs = this.fs!;
+      const chunk = Buffer.allocUnsafe(1024 * 1024);
+      const dec = new TextDecoder();
+      let pos = 0;
+      while (pos < this.fileBytes) {
+        const n = fs.readSync(this.fd, chunk, 0, Math.min(chunk.length, this.fileBytes - pos), pos);
+        if (n <= 0) break;
+        pos += n;
+        dest.write(dec.decode(chunk.subarray(0, n), { stream: true }));
+      }
+      const tail = dec.decode();
+      if (tail) dest.write(tail);
+    }
+    for (const p of this.parts) dest.write(p);
+    this.reset();
+  }
+
+  reset(): void {
+    this.parts = [];
+    this.size = 0;
+    this.fileBytes = 0;
+  }
+
+  close(): void {
+    this.reset();
+    if (this.fd !== undefined) this.fs!.closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+function wrapWrite(dest: Destination, hint: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    throw fromErrno(err, { what: "cannot write output", subject: "stdout", hint });
+  }
+}
+
+export const COMMITTED_NOTE = "the transaction had committed; do not run it again";
+const UNCHANGED_NOTE = "nothing was changed";
+
+/** Rows formatted as text (tsv, csv, json, jsonl, table). */
+class FormattedOutput implements RowOutput {
+  private readonly held = new HeldText();
+  private readonly fmt: RowFormatter;
+  private live = false;
+  private committedWrites = false;
+
+  constructor(
+    o: FormatOptions,
+    private readonly dest: Destination,
+  ) {
+    this.fmt = new RowFormatter(o, { write: (s) => (this.live ? this.writeLive(s) : this.held.write(s)) });
+  }
+
+  private writeLive(s: string): void {
+    wrapWrite(this.dest, UNCHANGED_NOTE, () => this.dest.write(s));
+  }
+
+  attempt(): AttemptRows {
+    const saved = this.fmt.state();
+    this.live = false;
+    const self = this;
+    const fmt = this.fmt;
+    return {
+      begin: (c) => fmt.begin(c),
+      row: (v) => fmt.row(v),
+      get isLive() {
+        return self.live;
+      },
+      live() {
+        if (self.live) return;
+        wrapWrite(self.dest, UNCHANGED_NOTE, () => self.held.drainTo(self.dest));
+        self.live = true;
+      },
+      commit() {
+        fmt.close();
+        // Live means read-only (./run.ts): nothing was changed, so the caller may safely run it again.
+        if (!self.live) self.committedWrites = true;
+        wrapWrite(self.dest, self.live ? UNCHANGED_NOTE : COMMITTED_NOTE, () => {
+          self.held.drainTo(self.dest);
+          self.dest.flush();
+        });
+        self.live = false;
+      },
+      discard() {
+        self.held.reset();
+        if (!self.live) fmt.restore(saved);
+        self.live = false;
+      },
+    };
+  }
+
+  end(): void {
+    wrapWrite(this.dest, this.committedWrites ? COMMITTED_NOTE : UNCHANGED_NOTE, () => {
+      this.fmt.end();
+      this.held.drainTo(this.dest);
+      this.dest.flush();
+    });
+    this.held.close();
+  }
+}
+
+/** --raw: only the first value of the first row of the committed output. */
+export class RawOutput implements RowOutput {
+  value: SqlValue | undefined;
+  attempt(): AttemptRows {
+    let candidate: SqlValue | undefined;
+    let live = false;
+    return {
+      begin: () => {},
+      row: (v) => {
+        if (this.value === undefined && candidate === undefined) candidate = v[0] ?? null;
+      },
+      get isLive() {
+        return live;
+      },
+      live: () => {
+        live = true;
+      },
+      commit: () => {
+        if (this.value === undefined) this.value = candidate;
+      },
+      discard: () => {
+        candidate = undefined;
+      },
+    };
+  }
+  end(): void {}
+}
+
+/** --quiet: rows are fetched (the statements run) and dropped. */
+export class NoOutput implements RowOutput {
+  attempt(): AttemptRows {
+    return { begin() {}, row() {}, isLive: false, live() {}, commit() {}, discard() {} };
+  }
+  end(): void {}
+}
+
+export function createOutput(o: FormatOptions, dest: Destination): RowOutput {
+  return new FormattedOutput(o, dest);
+}

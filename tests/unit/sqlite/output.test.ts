@@ -1,0 +1,112 @@
+import { describe, expect, test } from "bun:test";
+import { HeldText, createOutput, RawOutput } from "../../../lib/sqlite/output";
+import { RowFormatter, TABLE_SIZING_ROWS } from "../../../lib/sqlite/format";
+
+function dest() {
+  const d = { text: "", flushes: 0, write: (s: string) => void (d.text += s), flush: () => void d.flushes++ };
+  return d;
+}
+
+describe("HeldText", () => {
+  test("text beyond the memory limit goes to a temp file and comes back in order, multi-byte characters intact", () => {
+    const h = new HeldText(10);
+    const parts = ["héllo ", "wörld ", "€€€€€€€€€€€€ ", "end"];
+    for (const p of parts) h.write(p);
+    expect(h.spilled).toBe(true);
+    const d = dest();
+    h.drainTo(d);
+    expect(d.text).toBe(parts.join(""));
+    h.write("again");
+    const d2 = dest();
+    h.drainTo(d2);
+    expect(d2.text).toBe("again");
+    h.close();
+  });
+  test("reset drops what is held", () => {
+    const h = new HeldText(4);
+    h.write("abcdefgh");
+    h.reset();
+    h.write("x");
+    const d = dest();
+    h.drainTo(d);
+    expect(d.text).toBe("x");
+    h.close();
+  });
+});
+
+describe("attempts", () => {
+  test("a retried attempt prints nothing of itself; the committed one prints once", () => {
+    const d = dest();
+    const out = createOutput({ format: "json" }, d);
+    const a1 = out.attempt();
+    a1.begin(["v"]);
+    a1.row([1n]);
+    a1.discard();
+    expect(d.text).toBe("");
+    const a2 = out.attempt();
+    a2.begin(["v"]);
+    a2.row([2n]);
+    expect(d.text).toBe("");
+    a2.commit();
+    out.end();
+    expect(d.text).toBe('[\n{"v":2}\n]\n');
+  });
+  test("live streams at once; json separators continue across committed attempts", () => {
+    const d = dest();
+    const out = createOutput({ format: "json" }, d);
+    const a = out.attempt();
+    a.begin(["v"]);
+    a.row([1n]);
+    a.live();
+    expect(d.text).toBe('[\n{"v":1}');
+    a.row([2n]);
+    expect(d.text).toBe('[\n{"v":1},\n{"v":2}');
+    a.commit();
+    const b = out.attempt();
+    b.begin(["v"]);
+    b.row([3n]);
+    b.commit();
+    out.end();
+    expect(JSON.parse(d.text)).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
+  });
+  test("a write failure at COMMIT says the transaction committed", () => {
+    const out = createOutput({ format: "tsv" }, { write: () => {}, flush: () => { throw Object.assign(new Error("no space"), { code: "ENOSPC" }); } });
+    const a = out.attempt();
+    a.begin(["v"]);
+    a.row(["x"]);
+    expect(() => a.commit()).toThrow(/had committed; do not run it again/);
+  });
+  test("raw keeps the first value of committed output only", () => {
+    const out = new RawOutput();
+    const a = out.attempt();
+    a.row(["discarded"]);
+    a.discard();
+    const b = out.attempt();
+    b.row(["first"]);
+    b.row(["second"]);
+    b.commit();
+    expect(out.value).toBe("first");
+  });
+});
+
+describe("RowFormatter table", () => {
+  test("widths come from the first rows; a longer cell later widens its column from there on", () => {
+    let text = "";
+    const f = new RowFormatter({ format: "table" }, { write: (s) => void (text += s) });
+    f.begin(["k"]);
+    for (let i = 0; i < TABLE_SIZING_ROWS; i++) f.row(["a"]);
+    f.row(["wider"]);
+    f.end();
+    const lines = text.trimEnd().split("\n");
+    expect(lines[0]).toBe("+---+");
+    expect(lines[lines.length - 2]).toBe("| wider |");
+    expect(lines[lines.length - 1]).toBe("+-------+");
+  });
+  test("an empty result still prints its header box", () => {
+    let text = "";
+    const f = new RowFormatter({ format: "table" }, { write: (s) => void (text += s) });
+    f.begin(["a"]);
+    f.end();
+    expect(text).toBe("+---+\n| a |\n+---+\n");
+  });
+});
