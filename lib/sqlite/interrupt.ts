@@ -19,8 +19,10 @@
  *   ends the process at once, killed by the signal (the shell sees 128+N).
  * - `stopAt` (an explicit --deadline): two POSIX timers (timer_create(2),
  *   SIGEV_THREAD, CLOCK_MONOTONIC) whose notify functions are libc's own:
- *   40 ms after the deadline `warnx(msg)` prints `sqlite-exec: <msg>` on
- *   stderr, 10 ms later `_exit(75)` ends the process. No JS runs on the timer thread.
+ *   20 ms after the deadline `warnx(msg)` prints `sqlite-exec: <msg>` on
+ *   stderr, 60 ms later `_exit(75)` ends the process (each timer fires on its own
+ *   thread, so the gap is what keeps the message ahead of the exit on a loaded
+ *   machine). No JS runs on the timer thread.
  *   Measured: a statement running forever under `--deadline 1s` ended with 75
  *   after ~1.05 s. Linux only (macOS has no timer_create): elsewhere a
  *   statement that outlives the deadline is rolled back when it returns.
@@ -44,14 +46,14 @@ import { detachSignalHandlers } from "../core/signals";
 const SIGEV_THREAD = 2;
 const CLOCK_MONOTONIC = 1;
 /** Grace between the deadline message and the exit, so the message is written first. */
-const EXIT_AFTER_MESSAGE_MS = 10;
+const EXIT_AFTER_MESSAGE_MS = 60;
 /**
  * The timers fire this long after the deadline: SQLite's busy wait is already
  * capped at the deadline (./run.ts), so a statement merely waiting for a lock
  * returns SQLITE_BUSY first and is reported as "database is busy" (the JS
  * path), not as a hard stop. Still well inside the 100 ms promise.
  */
-const HARD_STOP_AFTER_MS = 40;
+const HARD_STOP_AFTER_MS = 20;
 export const DEADLINE_EXIT = 75;
 const MSG_BYTES = 1024;
 
