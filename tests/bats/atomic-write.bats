@@ -687,21 +687,21 @@ sticky_dir() {
   command -v setpriv >/dev/null || skip "setpriv missing: cannot run as another user"
   d=$(mktemp -d /tmp/hs-aw-sticky.XXXXXX) # owned by root, like /tmp
   chmod 1777 "$d"
-  cp "$AW" "$d/aw" && chmod 755 "$d/aw"
+  cp "$AW" "$d/atomic-write" && chmod 755 "$d/atomic-write"
   mkdir -m 777 "$d/other"
   echo keep > "$d/other/t"
   chmod 666 "$d/other/t"
   ln -s "$d/other/t" "$d/thirdlink" && chown -h 1 "$d/thirdlink"  # neither the caller nor the dir owner
   ln -s "$d/other/t" "$d/rootlink"                                # the directory's owner
   setpriv --reuid=65534 --regid=65534 --clear-groups ln -s "$d/other/t" "$d/mylink"
-  as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp TMPDIR=/tmp "$d/aw" "$@"; }
+  as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp TMPDIR=/tmp "$d/atomic-write" "$@"; }
   rc1=0; echo x | as_nobody "$d/thirdlink" 2>/dev/null || rc1=$?
   c1=$(cat "$d/other/t")
   rc2=0; echo y | as_nobody "$d/mylink" || rc2=$?
   c2=$(cat "$d/other/t")
   rc3=0; echo z | as_nobody "$d/rootlink" || rc3=$?
   c3=$(cat "$d/other/t")
-  left=$(leftovers "$d" aw other thirdlink rootlink mylink)
+  left=$(leftovers "$d" atomic-write other thirdlink rootlink mylink)
   rm -rf "$d"
   assert_equal "$rc1" 77
   assert_equal "$c1" keep
@@ -843,7 +843,7 @@ aw_wait_adopted() {
   d=$(mktemp -d /tmp/hardshell-perm.XXXXXX)
   chmod 755 "$d"
   mkdir -m 777 "$d/w"                         # world-writable, not sticky: nobody may rename the lock
-  cp "$AW" "$d/aw"                            # the checkout may be unreachable for nobody
+  cp "$AW" "$d/atomic-write"                            # the checkout may be unreachable for nobody
   echo old > "$d/w/f" && chmod 666 "$d/w/f"
   # umask 077: the lock directory is 1700, so nobody cannot even read the owner record.
   (umask 077; exec "$AW" --lock "$d/w/f" -- sh -c 'echo $$ > "$1"; exec sleep 60' sh "$d/job.pid") 3>&- &
@@ -853,9 +853,9 @@ aw_wait_adopted() {
   job=$(cat "$d/job.pid" 2>/dev/null || echo 0)
   kill -9 "$writer"; wait "$writer" || true   # no more refreshes; only the orphaned CMD holds it
   touch -d '20 seconds ago' "$d/w/f.lock"
-  out1=$(runuser -u nobody -- "$d/aw" --lock --lock-timeout 1s "$d/w/f" <<<"nobody" 2>&1) || rc1=$?
+  out1=$(runuser -u nobody -- "$d/atomic-write" --lock --lock-timeout 1s "$d/w/f" <<<"nobody" 2>&1) || rc1=$?
   touch -d '2 hours ago' "$d/w/f.lock"        # past even the unknown-owner grace
-  out2=$(runuser -u nobody -- "$d/aw" --lock --lock-timeout 1s "$d/w/f" <<<"nobody" 2>&1) || rc2=$?
+  out2=$(runuser -u nobody -- "$d/atomic-write" --lock --lock-timeout 1s "$d/w/f" <<<"nobody" 2>&1) || rc2=$?
   kill -9 "$job" 2>/dev/null || true
   content=$(cat "$d/w/f")
   local lockleft=0
