@@ -30,7 +30,8 @@
  *   `git commit` in a separate-git-dir repository or a submodule is tied to
  *   its git dir while its pre-commit hook or editor runs.
  *   A path inside one of the repository's known git dirs or work trees counts
- *   directly, without a walk.
+ *   too (a work tree named only by core.worktree has no `.git` to walk to),
+ *   unless it lies in a repository nested deeper in that tree (a submodule).
  * - When nothing can be read about a candidate (no cwd, no environ: another
  *   user's process, or one that is not dumpable) it may be working anywhere:
  *   it counts when it is an ancestor of this process (the git running the
@@ -215,8 +216,14 @@ export function gitWorksOn(
   const known = [...new Set([repo.commonDir, repo.gitDir, ...repo.worktreeGitDirs, ...repo.workTrees])];
   const matches = (p: string): boolean => {
     const n = normalizePath(p);
-    if (known.some((d) => isInside(n, d))) return true;
-    return repoOfPath(n, cache)?.commonDir === repo.commonDir;
+    const id = repoOfPath(n, cache);
+    if (id?.commonDir === repo.commonDir) return true;
+    const home = known.filter((d) => isInside(n, d)).sort((a, b) => b.length - a.length)[0];
+    if (home === undefined) return false;
+    // Inside one of our work trees, but in a repository nested deeper (a submodule, a clone
+    // inside the tree): that git works there. Otherwise (our work tree named by core.worktree
+    // inside someone else's tree, an unreadable path) it is ours.
+    return !(id?.workTree !== undefined && id.workTree !== home && isInside(id.workTree, home));
   };
   /** An absolute or relative path from a process: relative ones against each base. */
   const anyMatches = (p: string, bases: (string | undefined)[]): boolean => {

@@ -269,6 +269,7 @@ export function repoOfPath(path: string, cache?: Map<string, RepoId | null>): Re
     if (found) {
       const gitDir = real(found.gitDir);
       out = { gitDir, commonDir: real(commonDirOf(gitDir)) };
+      if (found.workTree !== undefined) out.workTree = real(found.workTree);
     }
   } catch {
     out = undefined;
@@ -280,4 +281,6 @@ export function repoOfPath(path: string, cache?: Map<string, RepoId | null>): Re
 export interface RepoId {
   gitDir: string;
   commonDir: string;
+  /** The directory whose `.git` was found, when found from a work tree. */
+  workTree?: string;
 }
