@@ -481,6 +481,16 @@ submodule_repo() {
   [ -z "$(git -C "$R" status --porcelain)" ]
 }
 
+@test "git lock clean through a symlink-named git is not blocked by its own dispatcher" {
+  mkdir "$T/bin" && ln -s "$(command -v git)" "$T/bin/vcs"
+  old "$G/index.lock"
+  cd "$R"
+  run "$T/bin/vcs" lock clean
+  assert_success
+  assert_output --partial "removed $G/index.lock"
+  [ ! -e "$G/index.lock" ]
+}
+
 # ---- removal ---------------------------------------------------------------
 
 @test "an old lock with no holder is removed, reported with path, age and reason, and git add works again" {
