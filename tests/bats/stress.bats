@@ -1,8 +1,7 @@
 #!/usr/bin/env bats
 # The torture runner of `npm run stress` in a SHORT profile (8 s per scenario, 30 commits for
-# git-lock-layouts, about 50 s in
-# all), so every `npm test` hammers the three commands with real concurrent processes and
-# random SIGKILLs once. The scenarios assert invariants, never speed: what they check is
+# git-lock-layouts; about 50 s in all), so every `npm test` hammers the three commands with real
+# concurrent processes and random SIGKILLs once. The scenarios assert invariants, never speed: what they check is
 # listed in their output (scripts/stress/*.ts). A fixed seed makes a failure replayable:
 #   node_modules/.bin/bun scripts/stress.ts --seconds 8 --seed 1 sqlite-exec
 # HARDSHELL_STRESS_SEED / HARDSHELL_STRESS_SECONDS / HARDSHELL_STRESS_COMMITS override the profile
