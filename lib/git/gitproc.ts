@@ -32,8 +32,8 @@
  *   A path inside one of the repository's known git dirs or work trees counts
  *   too (a work tree named only by core.worktree has no `.git` to walk to),
  *   unless it lies in a repository nested deeper in that tree (a submodule).
- * - When nothing can be read about a candidate (no cwd, no environ: another
- *   user's process, or one that is not dumpable) it may be working anywhere:
+ * - When its cwd cannot be read (another user's process, one that is not
+ *   dumpable) and nothing else tied it to the repository, it may be working anywhere:
  *   it counts when it is an ancestor of this process (the git running the
  *   hook we run in) or runs as the same user as the locks it could hold.
  *
@@ -165,7 +165,9 @@ export function isGitProcess(snap: ProcSnapshot, pid: number, bins: () => GitBin
   const exe = snap.exe(pid);
   if (exe !== undefined) {
     const b = basename(exe);
-    if (b === "git" || (b.startsWith("git-") && !b.startsWith("git-lock"))) return true;
+    // git-lock itself (also when installed into git's exec path for `git lock`, or run as a link to one multi-call binary).
+    if (b.startsWith("git-lock") || exe === selfExe()) return false;
+    if (b === "git" || b.startsWith("git-")) return true;
     if (bins().dirs.has(dirname(exe))) return true;
   }
   const comm = snap.comm(pid);
@@ -173,6 +175,11 @@ export function isGitProcess(snap: ProcSnapshot, pid: number, bins: () => GitBin
   if (exe === undefined) return false;
   const id = snap.exeId(pid);
   return id !== undefined && bins().ids.has(id);
+}
+
+let selfExePath: string | undefined;
+function selfExe(): string {
+  return (selfExePath ??= realOr(process.execPath));
 }
 
 /** Ancestors of `pid` that are the `git lock` dispatcher (they hold no lock). */
@@ -234,7 +241,6 @@ export function gitWorksOn(
   const cwd = snap.cwd(pid);
   if (cwd !== undefined && matches(cwd)) return { answer: "yes", via: "cwd" };
   const pwd = snap.envVar(pid, "PWD");
-  const readEnv = snap.envVar(pid, "PATH") !== undefined || pwd !== undefined || snap.envVar(pid, "HOME") !== undefined;
   for (const v of REPO_VARS) {
     const val = snap.envVar(pid, v);
     if (val && anyMatches(val, [cwd, pwd])) return { answer: "yes", via: v };
@@ -249,7 +255,8 @@ export function gitWorksOn(
       if (val && anyMatches(val, [ccwd, cwd])) return { answer: "yes", via: `child ${c} ${v}` };
     }
   }
-  if (cwd === undefined && !readEnv && argv === undefined) return { answer: "unknown" };
+  // Without its cwd we cannot tell where it works (another user's process, not dumpable, or gone).
+  if (cwd === undefined) return { answer: "unknown" };
   return { answer: "no" };
 }
 
