@@ -90,6 +90,7 @@ interface ProcEntry {
   cwd?: string | null;
   environ?: Map<string, string> | null;
   fds?: string[] | null;
+  cwdErr?: string;
   exe?: string | null;
   exeId?: string | null;
   children?: number[];
@@ -182,8 +183,25 @@ export class ProcSnapshot {
   /** Current working directory, or undefined when unreadable (gone, other user). */
   cwd(pid: number): string | undefined {
     const e = this.entry(pid);
-    if (e.cwd === undefined) e.cwd = readLink(`${this.root}/${pid}/cwd`) ?? null;
+    if (e.cwd === undefined) {
+      try {
+        e.cwd = readlinkSync(`${this.root}/${pid}/cwd`);
+      } catch (err) {
+        e.cwd = null;
+        e.cwdErr = (err as { code?: string }).code ?? "EIO";
+      }
+    }
     return e.cwd ?? undefined;
+  }
+
+  /**
+   * Why cwd() is undefined: ENOENT/ESRCH when the process has no working
+   * directory any more (exited, a zombie, in do_exit, a kernel thread), EACCES
+   * when it is hidden from us (another user, not dumpable).
+   */
+  cwdError(pid: number): string | undefined {
+    this.cwd(pid);
+    return this.entry(pid).cwdErr;
   }
 
   /** One variable of the process' initial environment (/proc/PID/environ). */

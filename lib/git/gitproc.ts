@@ -32,8 +32,10 @@
  *   A path inside one of the repository's known git dirs or work trees counts
  *   too (a work tree named only by core.worktree has no `.git` to walk to),
  *   unless it lies in a repository nested deeper in that tree (a submodule).
- * - When its cwd cannot be read (another user's process, one that is not
- *   dumpable) and nothing else tied it to the repository, it may be working anywhere:
+ * - A git with no working directory (ENOENT: a zombie, or exiting after its
+ *   atexit handlers released its locks) holds nothing. When its cwd is hidden
+ *   (EACCES: another user's process, one that is not dumpable) and nothing
+ *   else tied it to the repository, it may be working anywhere:
  *   it counts when it is an ancestor of this process (the git running the
  *   hook we run in) or runs as the same user as the locks it could hold.
  *
@@ -255,8 +257,13 @@ export function gitWorksOn(
       if (val && anyMatches(val, [ccwd, cwd])) return { answer: "yes", via: `child ${c} ${v}` };
     }
   }
-  // Without its cwd we cannot tell where it works (another user's process, not dumpable, or gone).
-  if (cwd === undefined) return { answer: "unknown" };
+  if (cwd === undefined) {
+    // No working directory at all: it has exited (a zombie) or is exiting, past the atexit
+    // handlers that release git's locks — not a holder. Hidden from us (EACCES: another
+    // user, not dumpable): it may work anywhere.
+    const why = snap.cwdError(pid);
+    return { answer: why === "ENOENT" || why === "ESRCH" ? "no" : "unknown" };
+  }
   return { answer: "no" };
 }
 

@@ -491,6 +491,20 @@ submodule_repo() {
   [ ! -e "$G/index.lock" ]
 }
 
+@test "a killed git not yet reaped by its parent (a zombie) does not keep an old lock" {
+  ( cd "$R" && { sleep 30 | git cat-file --batch > /dev/null & } && echo $! > "$T/gitpid" && exec sleep 30 ) 3>&- &
+  local parent=$! gitpid i
+  wait_for "$T/gitpid" && gitpid=$(cat "$T/gitpid")
+  KILL_PIDS="$parent $(pgrep -P "$parent" -x sleep)"
+  kill -9 "$gitpid"
+  for i in $(seq 100); do [ "$(awk '{print $3}' "/proc/$gitpid/stat")" = Z ] && break; sleep 0.05; done
+  [ "$(awk '{print $3}' "/proc/$gitpid/stat")" = Z ] && [ "$(cat "/proc/$gitpid/comm")" = git ]
+  old "$G/index.lock"
+  run git-lock clean
+  assert_success
+  assert_output --partial "removed $G/index.lock"
+}
+
 # ---- removal ---------------------------------------------------------------
 
 @test "an old lock with no holder is removed, reported with path, age and reason, and git add works again" {

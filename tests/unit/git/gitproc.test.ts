@@ -24,7 +24,8 @@ function fakeProc(root: string, procs: Record<number, FakeProc>): ProcSnapshot {
     if (p.comm) writeFileSync(`${d}/comm`, `${p.comm}\n`);
     writeFileSync(`${d}/stat`, `${pid} (${p.comm ?? "?"}) S ${p.ppid ?? 1} 0 0 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 0 0`);
     if (p.exe) symlinkSync(p.exe, `${d}/exe`);
-    if (p.cwd) symlinkSync(p.cwd, `${d}/cwd`);
+    if (p.cwd === "hidden") writeFileSync(`${d}/cwd`, ""); // readlink fails, but not with ENOENT: like EACCES
+    else if (p.cwd) symlinkSync(p.cwd, `${d}/cwd`);
     if (p.env) writeFileSync(`${d}/environ`, Object.entries(p.env).map(([k, v]) => `${k}=${v}\0`).join(""));
     if (p.argv) writeFileSync(`${d}/cmdline`, p.argv.map((a) => `${a}\0`).join(""));
     writeFileSync(`${d}/task/${pid}/children`, (p.children ?? []).map((c) => `${c} `).join(""));
@@ -84,14 +85,15 @@ describe("the repository a git process works on, for every layout", () => {
       23: { comm: "git", exe: GIT, cwd: "/", env: {}, children: [24] },
       24: { comm: "sh", exe: "/bin/sh", cwd: `${dir}/plain`, env: { GIT_DIR: `${dir}/gd` }, ppid: 23 },
       25: { comm: "git", exe: GIT, cwd: `${dir}/src`, env: {} },
-      26: { comm: "git", exe: GIT },
+      26: { comm: "git", exe: GIT, cwd: "hidden" },
       27: { comm: "git", exe: GIT, cwd: `${repo}/sm`, env: {} },
       28: { comm: "git", exe: GIT, cwd: `${dir}/wt`, env: {} },
+      29: { comm: "git", exe: GIT }, // a zombie: no cwd, no exe
     });
     mkdirSync(`${dir}/plain`);
     const sep = discoverRepo({ repo: `${dir}/gd`, env: {} });
     const ans = (pid: number, r = sep) => gitWorksOn(snap, pid, r).answer;
-    expect([20, 21, 22, 23, 25, 26].map((p) => ans(p))).toEqual(["yes", "yes", "yes", "yes", "no", "unknown"]);
+    expect([20, 21, 22, 23, 25, 26, 29].map((p) => ans(p))).toEqual(["yes", "yes", "yes", "yes", "no", "unknown", "no"]);
     expect(gitWorksOn(snap, 23, sep).via).toBe("child 24 GIT_DIR");
     // Submodule (core.worktree) and linked worktree with relative gitdir files.
     expect(ans(27, discoverRepo({ repo: `${gitDir}/modules/sm`, env: {} }))).toBe("yes");
@@ -100,10 +102,10 @@ describe("the repository a git process works on, for every layout", () => {
     expect(ans(28, discoverRepo({ repo: `${dir}/wt`, env: {} }))).toBe("yes");
   });
 
-  test("a git about which nothing is readable counts only as an ancestor or as the same user; excluded pids never", () => {
+  test("a git whose cwd is hidden counts only as an ancestor or as the same user; excluded pids never", () => {
     const { dir } = layouts();
     const snap = fakeProc(`${dir}/proc`, {
-      30: { comm: "git", exe: GIT },
+      30: { comm: "git", exe: GIT, cwd: "hidden" },
       31: { comm: "git", exe: GIT, cwd: `${dir}/sep`, env: {} },
       32: { comm: "git", exe: GIT, cwd: `${dir}/src`, env: {} },
     });
