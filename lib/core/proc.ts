@@ -12,10 +12,11 @@
  *   way to look (no /proc, another pid namespace).
  *
  * Assumes Linux /proc for start times; without /proc only ESRCH is trusted.
- * Which processes have a file open or work in a directory: see the /proc
- * scans below (ProcSnapshot, fileHolders, processesWorkingIn).
+ * Which processes have a file open or work in a directory, what executable a
+ * process runs and its children: see the /proc scans below (ProcSnapshot,
+ * fileHolders, processesWorkingIn).
  */
-import { readdirSync, readFileSync, readlinkSync, statfsSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, statfsSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 
 export type Liveness = "running" | "dead" | "unknown";
@@ -89,6 +90,10 @@ interface ProcEntry {
   cwd?: string | null;
   environ?: Map<string, string> | null;
   fds?: string[] | null;
+  cwdErr?: string;
+  exe?: string | null;
+  exeId?: string | null;
+  children?: number[];
 }
 
 /** One lazy, cached view of /proc. Build one per question batch; do not keep it across waits. */
@@ -178,8 +183,25 @@ export class ProcSnapshot {
   /** Current working directory, or undefined when unreadable (gone, other user). */
   cwd(pid: number): string | undefined {
     const e = this.entry(pid);
-    if (e.cwd === undefined) e.cwd = readLink(`${this.root}/${pid}/cwd`) ?? null;
+    if (e.cwd === undefined) {
+      try {
+        e.cwd = readlinkSync(`${this.root}/${pid}/cwd`);
+      } catch (err) {
+        e.cwd = null;
+        e.cwdErr = (err as { code?: string }).code ?? "EIO";
+      }
+    }
     return e.cwd ?? undefined;
+  }
+
+  /**
+   * Why cwd() is undefined: ENOENT/ESRCH when the process has no working
+   * directory any more (exited, a zombie, in do_exit, a kernel thread), EACCES
+   * when it is hidden from us (another user, not dumpable).
+   */
+  cwdError(pid: number): string | undefined {
+    this.cwd(pid);
+    return this.entry(pid).cwdErr;
   }
 
   /** One variable of the process' initial environment (/proc/PID/environ). */
@@ -198,6 +220,56 @@ export class ProcSnapshot {
       }
     }
     return e.environ?.get(name);
+  }
+
+  /**
+   * Path of the executable the process runs (readlink of /proc/PID/exe):
+   * the file behind any symlink it was started through, whatever its argv[0]
+   * or comm says. " (deleted)" (the binary was replaced since, e.g. by an
+   * upgrade) is stripped. Undefined for kernel threads, vanished processes and,
+   * unless root, other users' processes (ptrace access is needed).
+   */
+  exe(pid: number): string | undefined {
+    const e = this.entry(pid);
+    if (e.exe === undefined) e.exe = readLink(`${this.root}/${pid}/exe`)?.replace(/ \(deleted\)$/, "") ?? null;
+    return e.exe ?? undefined;
+  }
+
+  /** `dev:ino` of the executable (stat of /proc/PID/exe): names a binary whatever path or hard link ran it. */
+  exeId(pid: number): string | undefined {
+    const e = this.entry(pid);
+    if (e.exeId === undefined) e.exeId = fileId(`${this.root}/${pid}/exe`) ?? null;
+    return e.exeId ?? undefined;
+  }
+
+  /**
+   * Direct children (/proc/PID/task/TID/children of every thread, proc(5));
+   * where the kernel lacks that file, found by scanning every process' ppid.
+   */
+  children(pid: number): number[] {
+    const e = this.entry(pid);
+    if (e.children) return e.children;
+    let tids: string[] | undefined;
+    try {
+      tids = readdirSync(`${this.root}/${pid}/task`);
+    } catch {
+      tids = undefined;
+    }
+    const out = new Set<number>();
+    let complete = tids !== undefined;
+    for (const t of tids ?? []) {
+      const s = readText(`${this.root}/${pid}/task/${t}/children`);
+      if (s === undefined) {
+        complete = false;
+        break;
+      }
+      for (const c of s.split(" ")) if (c.trim()) out.add(Number(c));
+    }
+    if (!complete) {
+      out.clear();
+      for (const p of this.pids()) if (this.ppid(p) === pid) out.add(p);
+    }
+    return (e.children = [...out]);
   }
 
   /** Targets of every open fd (readlink of /proc/PID/fd/N). */
@@ -238,6 +310,16 @@ export class ProcSnapshot {
 function readText(path: string): string | undefined {
   try {
     return readFileSync(path, "latin1");
+  } catch {
+    return undefined;
+  }
+}
+
+/** `dev:ino` of a file (following symlinks), or undefined. */
+export function fileId(path: string): string | undefined {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
   } catch {
     return undefined;
   }

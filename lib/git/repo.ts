@@ -18,11 +18,20 @@
  * "Looks like a git dir" is git's test: HEAD exists, and `objects/` and
  * `refs/` exist in it or in its common dir.
  *
+ * - Every layout maps to one common dir, the identity of a repository:
+ *   `.git` dir, `.git` file of a `--separate-git-dir` repository or of a
+ *   submodule (git dir under the superproject's `.git/modules/`), linked
+ *   worktrees whose `.git` file and `worktrees/NAME/gitdir` hold absolute or
+ *   relative paths (newer git writes relative ones: `worktree.useRelativePaths`),
+ *   and `core.worktree` (submodules set it; it is relative to the git dir).
+ *   `repoOfPath` answers "which repository does this path work in" for the
+ *   git processes that verdict.ts inspects.
+ *
  * What a concurrent git can observe: nothing — discovery only reads. A
  * worktree added or removed during the call may or may not be listed.
- * Out of scope: `core.worktree` / GIT_WORK_TREE pointing elsewhere (the work
- * tree is only used to recognise git processes working in this repository,
- * and the git dir is matched too), GIT_DISCOVERY_ACROSS_FILESYSTEM.
+ * Out of scope: GIT_DISCOVERY_ACROSS_FILESYSTEM. A work tree reachable only
+ * through GIT_WORK_TREE / GIT_DIR of some other process is not listed here;
+ * verdict.ts reads those from the git processes themselves.
  */
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve } from "node:path";
@@ -79,7 +88,7 @@ export function looksLikeGitDir(dir: string): boolean {
   return isDir(join(common, "objects")) && isDir(join(common, "refs"));
 }
 
-/** Target of a `.git` file (`gitdir: X`, X relative to the file's directory), or undefined. */
+/** Target of a `.git` file (`gitdir: X`, X relative to the file's directory, as git reads it), or undefined. */
 export function readGitFile(dotGit: string): string | undefined {
   const text = readTrim(dotGit);
   if (!text) return undefined;
@@ -97,22 +106,56 @@ function real(p: string): string {
   }
 }
 
-/** Read `core.bare` from a config file without a full parser (only what discovery needs). */
-function configBare(commonDir: string): boolean | undefined {
-  const text = readTrim(join(commonDir, "config"));
+/**
+ * One `core.KEY` value from a git dir's config without a full parser (only
+ * what discovery needs: `bare`, `worktree`; the last one wins, as in git).
+ * Quoted values lose their quotes; escapes other than `\\` and `\"` are not interpreted.
+ */
+function configCore(gitDir: string, key: string): string | undefined {
+  const text = readTrim(join(gitDir, "config"));
   if (!text) return undefined;
   let section = "";
+  let value: string | undefined;
+  const re = new RegExp(`^${key}\\s*=\\s*(.*)$`, "i");
   for (const raw of text.split("\n")) {
-    const line = raw.replace(/[#;].*$/, "").trim();
+    const line = raw.trim();
     const s = /^\[\s*([A-Za-z0-9.-]+)(?:\s+"[^"]*")?\s*\]/.exec(line);
     if (s) {
       section = s[1]!.toLowerCase();
       continue;
     }
-    const kv = /^bare\s*=\s*(\S+)/i.exec(line);
-    if (section === "core" && kv) return /^(true|yes|on|1)$/i.test(kv[1]!);
+    const kv = re.exec(line);
+    if (section !== "core" || !kv) continue;
+    let v = kv[1]!.trim();
+    if (v.startsWith('"')) v = (/^"((?:[^"\\]|\\.)*)"/.exec(v)?.[1] ?? v.slice(1)).replace(/\\(["\\])/g, "$1");
+    else v = v.replace(/\s*[#;].*$/, "");
+    value = v;
   }
-  return undefined;
+  return value;
+}
+
+function configBare(commonDir: string): boolean | undefined {
+  const v = configCore(commonDir, "bare");
+  return v === undefined ? undefined : /^(true|yes|on|1)$/i.test(v);
+}
+
+/** `core.worktree` of a git dir (relative to the git dir, gitrepository-layout / git-config), as a real path. */
+export function configWorkTree(gitDir: string): string | undefined {
+  const v = configCore(gitDir, "worktree");
+  if (!v) return undefined;
+  return real(resolve(gitDir, v));
+}
+
+/**
+ * The work tree of a linked worktree's private dir: `worktrees/NAME/gitdir`
+ * holds the path of the worktree's `.git` file, absolute, or relative to
+ * `worktrees/NAME` when git wrote it with worktree.useRelativePaths.
+ */
+export function linkedWorkTree(worktreeGitDir: string): string | undefined {
+  const dotGit = readTrim(join(worktreeGitDir, "gitdir"));
+  if (!dotGit) return undefined;
+  const abs = resolve(worktreeGitDir, dotGit);
+  return existsSync(abs) ? real(dirname(abs)) : undefined;
 }
 
 interface Found {
@@ -188,13 +231,56 @@ export function discoverRepo(opts: DiscoverOptions = {}): GitRepo {
   } catch {
     names = [];
   }
+  // core.worktree (submodules, `git init --separate-git-dir` users who set it): a work tree too.
+  for (const d of new Set([gitDir, commonDir])) {
+    const cw = configWorkTree(d);
+    if (cw && isDir(cw)) workTrees.add(cw);
+  }
   for (const name of names) {
     const wgd = join(commonDir, "worktrees", name);
     if (!isDir(wgd)) continue;
     worktreeGitDirs.push(wgd);
-    // worktrees/NAME/gitdir holds the path of the worktree's `.git` file.
-    const dotGit = readTrim(join(wgd, "gitdir"));
-    if (dotGit && isAbsolute(dotGit) && existsSync(dotGit)) workTrees.add(real(dirname(dotGit)));
+    const wt = linkedWorkTree(wgd);
+    if (wt) workTrees.add(wt);
   }
   return { gitDir, commonDir, workTree, bare, workTrees: [...workTrees], worktreeGitDirs };
+}
+
+/**
+ * The repository a path belongs to, as git run there would find it:
+ * `{gitDir, commonDir}` (real paths), or undefined when the path is in no
+ * repository or cannot be read. A path may be a work tree or anything below
+ * it, a git dir or anything below it, or a `.git` file (what GIT_DIR may
+ * name). No GIT_CEILING_DIRECTORIES: the question is "could a git working
+ * here be working on that repository", and a wider walk only answers yes more
+ * often. `cache` shares answers across many processes with the same cwd.
+ */
+export function repoOfPath(path: string, cache?: Map<string, RepoId | null>): RepoId | undefined {
+  const hit = cache?.get(path);
+  if (hit !== undefined) return hit ?? undefined;
+  let out: RepoId | undefined;
+  try {
+    let found: Found | undefined;
+    const st = statSync(path);
+    if (st.isFile()) {
+      const target = readGitFile(path);
+      if (target && looksLikeGitDir(target)) found = { gitDir: target };
+    } else if (st.isDirectory()) found = walkUp(path, {});
+    if (found) {
+      const gitDir = real(found.gitDir);
+      out = { gitDir, commonDir: real(commonDirOf(gitDir)) };
+      if (found.workTree !== undefined) out.workTree = real(found.workTree);
+    }
+  } catch {
+    out = undefined;
+  }
+  cache?.set(path, out ?? null);
+  return out;
+}
+
+export interface RepoId {
+  gitDir: string;
+  commonDir: string;
+  /** The directory whose `.git` was found, when found from a work tree. */
+  workTree?: string;
 }

@@ -7,9 +7,11 @@
  *    past the young window, even while other git processes run in the repo.
  * 2. A live process has the lock file open (/proc/PID/fd, proc(5)): `git add`
  *    keeps index.lock open while it hashes files.
- * 3. A live git process works in this repository: its cwd is inside a work
- *    tree or git dir of the repository, or its GIT_DIR (or -C, --git-dir,
- *    --work-tree on its command line) points there. git holds
+ * 3. A live git process works in this repository (gitproc.ts: git recognised
+ *    by its executable behind /proc/PID/exe, the repository by what its cwd,
+ *    GIT_DIR / GIT_COMMON_DIR / GIT_WORK_TREE, -C / --git-dir / --work-tree,
+ *    and its children's environment resolve to, mapped to the common git dir
+ *    for every layout; a git about which nothing is readable counts). git holds
  *    a lock with no fd open while it waits on the editor or runs a hook (during
  *    `git commit -a` the pre-commit hook runs while the parent git holds
  *    index.lock closed), so ancestors of this process count too. The one
@@ -41,15 +43,8 @@
  * Assumes Linux /proc and same-host processes; out of scope: processes in
  * other mount namespaces that see the repository under another path.
  */
-import {
-  livenessVisibility,
-  pidLiveness,
-  ProcSnapshot,
-  processesWorkingIn,
-  fileHolders,
-  thisHost,
-  type Visibility,
-} from "../core/proc";
+import { livenessVisibility, pidLiveness, ProcSnapshot, fileHolders, thisHost, type Visibility } from "../core/proc";
+import { dispatcherAncestors, gitProcessesWorkingOn, lazyBinaries } from "./gitproc";
 import { readFileSync } from "node:fs";
 import { DEFAULT_STALE_MS as LOCK_STALE_MS } from "../core/lock";
 import { parseGcPid, type LockFile, type LockKind } from "./locks";
@@ -110,71 +105,7 @@ export function unknownGraceMs(kind: LockKind): number {
   return UNKNOWN_GRACE_MS;
 }
 
-/** git processes: `git` itself and its helpers (`git-remote-https`, `git-upload-pack`, ...), not git-lock. */
-export function isGitComm(comm: string): boolean {
-  return comm === "git" || (comm.startsWith("git-") && !comm.startsWith("git-lock"));
-}
-
-/** git's subcommand in an argv (`git -C x -c a=b lock status` -> "lock"). */
-export function gitSubcommand(argv: readonly string[]): string | undefined {
-  for (let i = 1; i < argv.length; i++) {
-    const w = argv[i]!;
-    if (w === "-C" || w === "-c" || w === "--git-dir" || w === "--work-tree" || w === "--namespace" || w === "--exec-path" || w === "--config-env") {
-      i++;
-      continue;
-    }
-    if (w.startsWith("-")) continue;
-    return w;
-  }
-  return undefined;
-}
-
-/**
- * Paths a git command line points at: `-C DIR` (cumulative, like git),
- * `--git-dir`, `--work-tree`. git applies them with chdir/setenv inside the
- * process, which /proc/PID/environ (the initial environment) does not show.
- */
-export function gitArgvPaths(argv: readonly string[]): string[] {
-  const out: string[] = [];
-  let base = "";
-  const join = (p: string) => (p.startsWith("/") || base === "" ? p : `${base}/${p}`);
-  for (let i = 1; i < argv.length; i++) {
-    const w = argv[i]!;
-    const eq = w.indexOf("=");
-    const name = w.startsWith("--") && eq > 0 ? w.slice(0, eq) : w;
-    const inline = w.startsWith("--") && eq > 0 ? w.slice(eq + 1) : undefined;
-    if (name === "-C") {
-      const v = argv[++i];
-      if (v === undefined) break;
-      if (v !== "") base = join(v);
-      out.push(base);
-      continue;
-    }
-    if (name === "--git-dir" || name === "--work-tree") {
-      const v = inline ?? argv[++i];
-      if (v !== undefined && v !== "") out.push(join(v));
-      continue;
-    }
-    if (name === "-c" || name === "--namespace" || name === "--exec-path" || name === "--config-env") {
-      if (inline === undefined) i++;
-      continue;
-    }
-    if (w.startsWith("-")) continue;
-    break; // the subcommand: its own arguments are not git's
-  }
-  return out;
-}
-
-/** Ancestors of `pid` that are the `git lock` dispatcher (they hold no lock). */
-export function dispatcherAncestors(snap: ProcSnapshot, pid: number): Set<number> {
-  const out = new Set<number>();
-  for (const a of snap.ancestors(pid)) {
-    if (snap.comm(a) !== "git") continue;
-    const argv = snap.cmdline(a);
-    if (argv && gitSubcommand(argv) === "lock") out.add(a);
-  }
-  return out;
-}
+export { dispatcherAncestors, gitArgvPaths, gitSubcommand, isGitComm } from "./gitproc";
 
 function fmtAge(ms: number): string {
   if (!Number.isFinite(ms)) return "never";
@@ -203,15 +134,18 @@ export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: Judg
   };
   const visibleThreshold = opts.force ? 0 : (opts.staleAfterMs ?? DEFAULT_STALE_MS);
 
+  const bins = lazyBinaries();
   let exclude: Set<number> | undefined;
-  const excluded = (): Set<number> => (exclude ??= new Set([selfPid, ...dispatcherAncestors(snap, selfPid)]));
+  const excluded = (): Set<number> => (exclude ??= new Set([selfPid, ...dispatcherAncestors(snap, selfPid, bins)]));
   let gitProcs: GitWorker[] | undefined;
   const gitWorkers = (): GitWorker[] => {
     if (gitProcs) return gitProcs;
-    const dirs = [repo.commonDir, repo.gitDir, ...repo.worktreeGitDirs, ...repo.workTrees];
-    return (gitProcs = processesWorkingIn([...new Set(dirs)], { isCandidate: isGitComm, envName: "GIT_DIR", argvPaths: gitArgvPaths, snapshot: snap, exclude: excluded() }).map(
-      (p) => ({ pid: p.pid, comm: p.comm, startMs: snap.startEpochMs(p.pid) }),
-    ));
+    const ancestors = new Set(snap.ancestors(selfPid));
+    return (gitProcs = gitProcessesWorkingOn(repo, { snapshot: snap, exclude: excluded(), ancestors, uid, bins }).map((p) => ({
+      pid: p.pid,
+      comm: p.comm,
+      startMs: snap.startEpochMs(p.pid),
+    })));
   };
   /** git processes that could have created this lock (started before its ctime, with slack). */
   const gitHolders = (lock: LockFile): Holder[] =>

@@ -65,6 +65,8 @@ export class Rng {
 export interface ScenarioOpts {
   seconds: number;
   seed: number;
+  /** `--commits N`: a scenario that counts git commits runs until this many succeeded (its own default when absent). */
+  commits?: number;
   /** Progress on stderr. */
   log: (msg: string) => void;
 }
@@ -104,11 +106,13 @@ export function parseOpts(argv: string[], defaults: { seconds: number }): Scenar
   };
   const seconds = Number(get("--seconds") ?? defaults.seconds);
   const seed = Number(get("--seed") ?? Math.floor(Math.random() * 2 ** 31));
-  if (!Number.isFinite(seconds) || seconds <= 0 || !Number.isInteger(seed)) {
-    process.stderr.write("usage: --seconds N (positive) --seed N (integer)\n");
+  const commitsRaw = get("--commits");
+  const commits = commitsRaw === undefined ? undefined : Number(commitsRaw);
+  if (!Number.isFinite(seconds) || seconds <= 0 || !Number.isInteger(seed) || (commits !== undefined && !(Number.isInteger(commits) && commits > 0))) {
+    process.stderr.write("usage: --seconds N (positive) --seed N (integer) --commits N (positive integer)\n");
     process.exit(64);
   }
-  return { seconds, seed, log: (m) => process.stderr.write(`stress: ${m}\n`) };
+  return { seconds, seed, commits, log: (m) => process.stderr.write(`stress: ${m}\n`) };
 }
 
 export function bin(name: string): string | undefined {

@@ -21,7 +21,8 @@ import { mkdirSync, openSync, closeSync, existsSync, realpathSync, statSync, uti
 import { dirname, join } from "node:path";
 import { bin, check, parseOpts, report, Rng, runSync, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
 
-const VANISHED = /unable to write new index file|could not (commit|rename)|unable to rename|couldn't write|cannot rename|No such file or directory.*\.lock/i;
+// git wraps its message: "repository has been updated, but unable to write\nnew_index file".
+const VANISHED = /unable to write\s+new.?index file|could not (commit|rename)|unable to rename|couldn't write|cannot rename|No such file or directory.*\.lock/i;
 const CONTENTION = /File exists|Unable to create .*\.lock|cannot lock ref|could not lock config file|another git process|but expected|nothing to commit|nothing added to commit|unable to (create|lock)|is at [0-9a-f]+ but expected/i;
 
 function findLocks(gitDir: string): string[] {

@@ -349,6 +349,162 @@ EOF
   [ ! -e "$G/index.lock" ]
 }
 
+# ---- every repository layout, git under any name (issue: live locks removed) ----
+
+# A pre-commit hook (in hooks dir $1) that runs `git-lock clean --force` and lets the commit go on.
+hook_cleans() {
+  printf '#!/bin/sh\ngit-lock clean --force 2> "%s"\n' "$T/hook.err" > "$1/pre-commit"
+  chmod +x "$1/pre-commit"
+}
+
+# Start `$@ commit -q -a` in directory $1 and return once it waits on its editor (pid in $COMMIT).
+commit_on_editor() {
+  local dir="$1"; shift
+  mkfifo "$T/fifo"
+  printf '#!/bin/sh\n: > "%s.editing"\ncat "%s" > /dev/null\necho edited > "$1"\n' "$T/fifo" "$T/fifo" > "$T/editor" && chmod +x "$T/editor"
+  ( cd "$dir" && GIT_EDITOR="$T/editor" exec "$@" commit -q -a ) 3>&- &
+  COMMIT=$!
+  wait_for "$T/fifo.editing"
+}
+
+# Let the editor finish; the commit must succeed.
+finish_commit() {
+  echo go > "$T/fifo"
+  wait "$COMMIT"
+}
+
+# A repository made with `git init --separate-git-dir`: work tree $T/sep, git dir $T/gd.
+separate_repo() {
+  git init -q -b main --separate-git-dir "$T/gd" "$T/sep"
+  echo x > "$T/sep/f" && git -C "$T/sep" add f && git -C "$T/sep" commit -q -m x
+}
+
+# A submodule $R/sm (git dir $G/modules/sm, core.worktree set) of the main repository.
+submodule_repo() {
+  git init -q -b main "$T/src" && echo x > "$T/src/f" && git -C "$T/src" add f && git -C "$T/src" commit -q -m x
+  git -C "$R" -c protocol.file.allow=always submodule add -q "$T/src" sm
+  git -C "$R" commit -q -m sm
+}
+
+@test "separate git dir: a pre-commit hook's clean --force keeps the commit's index.lock and the commit succeeds" {
+  separate_repo
+  hook_cleans "$T/gd/hooks"
+  echo y > "$T/sep/f"
+  run git -C "$T/sep" commit -q -a -m y
+  assert_success
+  grep -q "kept $T/gd/index.lock (active: live git process" "$T/hook.err"
+  ! grep -q removed "$T/hook.err"
+  [ "$(git -C "$T/sep" log -1 --format=%s)" = y ]
+  [ -z "$(git -C "$T/sep" status --porcelain)" ]
+  [ ! -e "$T/gd/index.lock" ]
+}
+
+@test "submodule: a pre-commit hook's clean --force keeps the commit's index.lock and the commit succeeds" {
+  submodule_repo
+  hook_cleans "$G/modules/sm/hooks"
+  echo y > "$R/sm/f"
+  run git -C "$R/sm" commit -q -a -m y
+  assert_success
+  grep -q "kept $G/modules/sm/index.lock (active: live git process" "$T/hook.err"
+  ! grep -q removed "$T/hook.err"
+  [ "$(git -C "$R/sm" log -1 --format=%s)" = y ]
+  [ -z "$(git -C "$R/sm" status --porcelain)" ]
+}
+
+@test "clean --force --repo GIT_DIR keeps the index.lock of git commit -a waiting on its editor (separate git dir and submodule)" {
+  separate_repo
+  submodule_repo
+  echo y > "$T/sep/f"
+  echo y > "$R/sm/f"
+  commit_on_editor "$T/sep" git
+  local first=$COMMIT
+  [ -e "$T/gd/index.lock" ]
+  run git-lock clean --force --repo "$T/gd"
+  assert_success
+  assert_output --partial "kept $T/gd/index.lock (active: live git process in this repository (pid $first))"
+  refute_output --partial removed
+  [ -e "$T/gd/index.lock" ]
+  finish_commit
+  [ "$(git -C "$T/sep" log -1 --format=%s)" = edited ]
+
+  rm "$T/fifo" "$T/fifo.editing"
+  commit_on_editor "$R/sm" git
+  run git-lock clean --force --repo "$G/modules/sm"
+  assert_success
+  assert_output --partial "kept $G/modules/sm/index.lock (active: live git process in this repository (pid $COMMIT))"
+  refute_output --partial removed
+  finish_commit
+  [ "$(git -C "$R/sm" log -1 --format=%s)" = edited ]
+  [ -z "$(git -C "$R/sm" status --porcelain)" ]
+}
+
+@test "a linked worktree with relative gitdir files: its commit's index.lock is kept by a hook and by clean from the main work tree" {
+  git -C "$R" worktree add -q -b side "$T/wt"
+  # What newer git writes with worktree.useRelativePaths: both links relative.
+  echo "../../../../wt/.git" > "$G/worktrees/wt/gitdir"
+  echo "gitdir: ../r/.git/worktrees/wt" > "$T/wt/.git"
+  [ "$(git -C "$T/wt" rev-parse --abbrev-ref HEAD)" = side ]
+  echo x > "$T/wt/f" && git -C "$T/wt" add f && git -C "$T/wt" commit -q -m x
+  hook_cleans "$G/hooks"
+  echo y > "$T/wt/f"
+  run git -C "$T/wt" commit -q -a -m y
+  assert_success
+  grep -q "kept $G/worktrees/wt/index.lock (active: live git process" "$T/hook.err"
+  ! grep -q removed "$T/hook.err"
+  [ "$(git -C "$T/wt" log -1 --format=%s)" = y ]
+
+  rm "$G/hooks/pre-commit"
+  echo z > "$T/wt/f"
+  commit_on_editor "$T/wt" git
+  cd "$R"
+  run git-lock clean --force
+  assert_success
+  assert_output --partial "kept $G/worktrees/wt/index.lock (active: live git process in this repository (pid $COMMIT))"
+  refute_output --partial removed
+  finish_commit
+  [ "$(git -C "$T/wt" log -1 --format=%s)" = edited ]
+}
+
+@test "git started through a symlink with another name is recognised by its executable and keeps its locks" {
+  mkdir "$T/bin" && ln -s "$(command -v git)" "$T/bin/vcs"
+  echo x > "$R/f" && git -C "$R" add f && git -C "$R" commit -q -m x
+  echo y > "$R/f"
+  commit_on_editor "$R" "$T/bin/vcs"
+  [ "$(cat "/proc/$COMMIT/comm")" = vcs ] && [ "$(readlink "/proc/$COMMIT/exe")" = "$(readlink -f "$(command -v git)")" ]
+  run git-lock clean --force
+  assert_success
+  assert_output --partial "kept $G/index.lock (active: live git process in this repository (pid $COMMIT))"
+  refute_output --partial removed
+  [ -e "$G/index.lock" ]
+  finish_commit
+  [ "$(git -C "$R" log -1 --format=%s)" = edited ]
+  [ -z "$(git -C "$R" status --porcelain)" ]
+}
+
+@test "git lock clean through a symlink-named git is not blocked by its own dispatcher" {
+  mkdir "$T/bin" && ln -s "$(command -v git)" "$T/bin/vcs"
+  old "$G/index.lock"
+  cd "$R"
+  run "$T/bin/vcs" lock clean
+  assert_success
+  assert_output --partial "removed $G/index.lock"
+  [ ! -e "$G/index.lock" ]
+}
+
+@test "a killed git not yet reaped by its parent (a zombie) does not keep an old lock" {
+  ( cd "$R" && { sleep 30 | git cat-file --batch > /dev/null & } && echo $! > "$T/gitpid" && exec sleep 30 ) 3>&- &
+  local parent=$! gitpid i
+  wait_for "$T/gitpid" && gitpid=$(cat "$T/gitpid")
+  KILL_PIDS="$parent $(pgrep -P "$parent" -x sleep)"
+  kill -9 "$gitpid"
+  for i in $(seq 100); do [ "$(awk '{print $3}' "/proc/$gitpid/stat")" = Z ] && break; sleep 0.05; done
+  [ "$(awk '{print $3}' "/proc/$gitpid/stat")" = Z ] && [ "$(cat "/proc/$gitpid/comm")" = git ]
+  old "$G/index.lock"
+  run git-lock clean
+  assert_success
+  assert_output --partial "removed $G/index.lock"
+}
+
 # ---- removal ---------------------------------------------------------------
 
 @test "an old lock with no holder is removed, reported with path, age and reason, and git add works again" {

@@ -119,3 +119,34 @@ describe("ProcSnapshot and the /proc scans", () => {
     expect(isInside("/ab", "/a")).toBe(false);
   });
 });
+
+describe("ProcSnapshot: executable and children", () => {
+  test("exe is the file behind any symlink; exeId its dev:ino; children lists direct children only", async () => {
+    const { mkdtempSync, realpathSync, statSync, symlinkSync } = await import("node:fs");
+    const dir = realpathSync(mkdtempSync(`${require("node:os").tmpdir()}/proc-exe-`));
+    const sleep = realpathSync(Bun.which("sleep")!);
+    symlinkSync(sleep, `${dir}/nap`);
+    const c = Bun.spawn(["sh", "-c", `"${dir}/nap" 30 & wait`], { stdin: "ignore" });
+    let kid: number | undefined;
+    try {
+      const t0 = Date.now();
+      while (Date.now() - t0 < 2000) {
+        kid = new ProcSnapshot().children(c.pid)[0];
+        if (kid !== undefined && new ProcSnapshot().exe(kid) === sleep) break;
+        Bun.sleepSync(2);
+      }
+      const snap = new ProcSnapshot();
+      expect(snap.children(c.pid)).toEqual([kid!]);
+      expect(snap.children(process.pid)).toContain(c.pid);
+      expect(snap.comm(kid!)).toBe("nap");
+      expect(snap.exe(kid!)).toBe(sleep);
+      const st = statSync(sleep);
+      expect(snap.exeId(kid!)).toBe(`${st.dev}:${st.ino}`);
+      expect(snap.exe(999_999_999)).toBeUndefined();
+    } finally {
+      if (kid !== undefined) process.kill(kid, "SIGKILL");
+      c.kill("SIGKILL");
+      await c.exited;
+    }
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { NoInputError } from "../../../lib/core/errors";
-import { discoverRepo, looksLikeGitDir, readGitFile } from "../../../lib/git/repo";
+import { configWorkTree, discoverRepo, linkedWorkTree, looksLikeGitDir, readGitFile, repoOfPath } from "../../../lib/git/repo";
 import { git, makeRepo } from "./helpers";
 
 describe("discoverRepo", () => {
@@ -53,5 +53,66 @@ describe("discoverRepo", () => {
     expect(() => discoverRepo({ repo: `${dir}/missing`, env: {} })).toThrow(NoInputError);
     expect(() => discoverRepo({ cwd: dir, env: { GIT_DIR: `${dir}/plain` } })).toThrow(NoInputError);
     expect(looksLikeGitDir(`${dir}/plain`)).toBe(false);
+  });
+});
+
+describe("every layout maps to one common git dir", () => {
+  test("separate git dir: work tree, subdirectory, .git file and the git dir itself", () => {
+    const { dir } = makeRepo();
+    git(dir, "init", "-q", "--separate-git-dir", `${dir}/gd`, `${dir}/sep`);
+    mkdirSync(`${dir}/sep/a/b`, { recursive: true });
+    for (const p of [`${dir}/sep`, `${dir}/sep/a/b`, `${dir}/sep/.git`, `${dir}/gd`, `${dir}/gd/refs/heads`]) {
+      expect(repoOfPath(p)).toMatchObject({ gitDir: `${dir}/gd`, commonDir: `${dir}/gd` });
+    }
+    expect(discoverRepo({ repo: `${dir}/gd`, env: {} }).commonDir).toBe(`${dir}/gd`);
+  });
+
+  test("submodule: its work tree and its git dir under .git/modules map to that git dir; core.worktree is a work tree", () => {
+    const { dir, repo, gitDir } = makeRepo();
+    git(dir, "init", "-q", "-b", "main", "src");
+    git(`${dir}/src`, "commit", "-q", "--allow-empty", "-m", "x");
+    git(repo, "-c", "protocol.file.allow=always", "submodule", "add", "-q", `${dir}/src`, "sm");
+    const sm = `${gitDir}/modules/sm`;
+    expect(repoOfPath(`${repo}/sm`)?.commonDir).toBe(sm);
+    expect(repoOfPath(sm)?.commonDir).toBe(sm);
+    expect(repoOfPath(repo)?.commonDir).toBe(gitDir);
+    expect(configWorkTree(sm)).toBe(`${repo}/sm`);
+    // Found through GIT_DIR (as in a hook), the work tree comes from core.worktree.
+    const r = discoverRepo({ cwd: dir, env: { GIT_DIR: sm } });
+    expect(r).toMatchObject({ gitDir: sm, commonDir: sm });
+    expect(r.workTrees).toEqual([`${repo}/sm`]);
+  });
+
+  test("linked worktree with relative gitdir files (worktree.useRelativePaths) maps to the main common dir", () => {
+    const { dir, repo, gitDir } = makeRepo();
+    git(repo, "worktree", "add", "-q", "-b", "side", `${dir}/wt`);
+    writeFileSync(`${gitDir}/worktrees/wt/gitdir`, "../../../../wt/.git\n");
+    writeFileSync(`${dir}/wt/.git`, "gitdir: ../r/.git/worktrees/wt\n");
+    expect(linkedWorkTree(`${gitDir}/worktrees/wt`)).toBe(`${dir}/wt`);
+    expect(repoOfPath(`${dir}/wt`)).toEqual({ gitDir: `${gitDir}/worktrees/wt`, commonDir: gitDir, workTree: `${dir}/wt` });
+    expect(repoOfPath(`${gitDir}/worktrees/wt`)?.commonDir).toBe(gitDir);
+    const r = discoverRepo({ cwd: repo, env: {} });
+    expect(r.workTrees.sort()).toEqual([repo, `${dir}/wt`].sort());
+    const h = discoverRepo({ cwd: `${dir}/wt`, env: { GIT_DIR: `${gitDir}/worktrees/wt` } });
+    expect(h.workTrees.sort()).toEqual([repo, `${dir}/wt`].sort());
+  });
+
+  test("core.worktree relative to the git dir, quoted or not, names the work tree", () => {
+    const { dir, repo, gitDir } = makeRepo();
+    mkdirSync(`${dir}/elsewhere`);
+    git(repo, "config", "core.worktree", "../../elsewhere");
+    expect(configWorkTree(gitDir)).toBe(`${dir}/elsewhere`);
+    writeFileSync(`${gitDir}/config`, `[core]\n\tworktree = "${dir}/elsewhere" ; comment\n`);
+    expect(configWorkTree(gitDir)).toBe(`${dir}/elsewhere`);
+    expect(discoverRepo({ cwd: dir, env: { GIT_DIR: gitDir } }).workTrees).toContain(`${dir}/elsewhere`);
+  });
+
+  test("a path in no repository, or missing, maps to nothing", () => {
+    const { dir } = makeRepo();
+    mkdirSync(`${dir}/plain`);
+    expect(repoOfPath(`${dir}/plain`)?.commonDir).not.toBe(`${dir}/r/.git`);
+    expect(repoOfPath(`${dir}/missing`)).toBeUndefined();
+    writeFileSync(`${dir}/plain/notgit`, "hello\n");
+    expect(repoOfPath(`${dir}/plain/notgit`)).toBeUndefined();
   });
 });
