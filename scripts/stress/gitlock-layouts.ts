@@ -2,7 +2,7 @@
  * Torture: `git commit -a` whose pre-commit hooks run `git-lock clean --force`, racing each
  * other in every repository layout git-lock must see through.
  *
- * Proves SPEC §4 (amended) "git is recognised by its executable and the repository it works
+ * Proves design.md §4 "git is recognised by its executable and the repository it works
  * in, for every layout, never by process name alone" and "a lock held by a live process is never
  * removed, --force included", with real git and no kills (so every lock that exists at any
  * moment belongs to a live git):
