@@ -3,14 +3,15 @@
  *
  * Sequence, each step re-checking what the verdict was based on:
  * 1. lstat the lock (never follows symlinks): it must still be a regular
- *    file with the same device and inode that were judged, and its real
+ *    file with the same device, inode and ctime that were judged (inode
+ *    numbers are recycled within milliseconds as git locks and commits), and its real
  *    parent directory must be inside the git dir — so a symlinked directory
  *    can never lead the removal outside.
  * 2. rename it aside to `<name>.hardshell-rm-<pid>-<rand>` in the same
  *    directory. git creates locks with O_CREAT|O_EXCL (lockfile.h), so from
  *    this instant a git that wants the lock can take it; nothing we do next
  *    can hit that new lock.
- * 3. lstat the aside name: if it is not the judged inode (someone replaced
+ * 3. lstat the aside name: if it is not the judged inode and mtime (someone replaced
  *    the lock between 1 and 2), put it back with link(2) — which fails rather
  *    than overwrite a lock created since — and report "changed".
  * 4. unlink the aside name; then the holder record `<name>~pid.lock` the same way.
@@ -57,7 +58,7 @@ export function removeLockSafely(lock: LockFile, root: string): RemoveOutcome {
     return { removed: false, why: "gone", detail: "its directory is gone" };
   }
   if (!isInside(parent, root)) return { removed: false, why: "outside", detail: `resolves outside the git dir ${root}` };
-  if (st.ino !== lock.ino || st.dev !== lock.dev) return { removed: false, why: "changed", detail: "replaced since it was judged" };
+  if (!sameFile(st, lock, "ctimeMs")) return { removed: false, why: "changed", detail: "replaced since it was judged" };
 
   const realPath = join(parent, basename(lock.path));
   const aside = asideName(realPath);
@@ -74,7 +75,8 @@ export function removeLockSafely(lock: LockFile, root: string): RemoveOutcome {
   } catch {
     return { removed: false, why: "gone", detail: "vanished while being removed" };
   }
-  if (ast.ino !== lock.ino || ast.dev !== lock.dev) {
+  // The rename just moved its ctime: the mtime (which rename keeps) stands in for it here.
+  if (!sameFile(ast, lock, "mtimeMs")) {
     // Not ours: restore without overwriting anything created since.
     try {
       linkSync(aside, realPath);
@@ -91,6 +93,18 @@ export function removeLockSafely(lock: LockFile, root: string): RemoveOutcome {
   }
   if (lock.pidRecord) removeRecord(lock.pidRecord.path, root);
   return { removed: true, aside };
+}
+
+/**
+ * Is `st` the very file that was judged? Device and inode alone are not enough:
+ * a filesystem hands a freed inode number to the next file it creates, and git
+ * frees and creates index.lock inodes many times a second (lock, rename over
+ * index, lock again), so two commits after the judgement a live git's new lock
+ * can sit at the same path with the same inode number. Its ctime (set when it was
+ * created) cannot match the judged one's.
+ */
+function sameFile(st: { dev: number; ino: number; ctimeMs: number; mtimeMs: number }, lock: LockFile, time: "ctimeMs" | "mtimeMs"): boolean {
+  return st.dev === lock.dev && st.ino === lock.ino && st[time] === lock[time];
 }
 
 /** Remove a holder record (`<name>~pid.lock`) after its lock: regular file inside the git dir only. */

@@ -32,6 +32,18 @@ describe("removeLockSafely", () => {
     expect(readFileSync(`${gitDir}/index.lock`, "utf8")).toBe("new holder");
   });
 
+  test("a new lock that got the judged lock's recycled inode number is left alone", () => {
+    // Git frees and creates index.lock inodes many times a second; the file system hands the
+    // freed number to the next file. Same dev and inode, but created after the judgement.
+    const { repo, gitDir } = makeRepo();
+    writeFileSync(`${gitDir}/index.lock`, "a live git's new lock");
+    const now = lockOf(repo, "index.lock");
+    const judgedEarlier = { ...now, ctimeMs: now.ctimeMs - 150, mtimeMs: now.mtimeMs - 150 };
+    expect(removeLockSafely(judgedEarlier, gitDir)).toMatchObject({ removed: false, why: "changed" });
+    expect(readFileSync(`${gitDir}/index.lock`, "utf8")).toBe("a live git's new lock");
+    expect(removeLockSafely(now, gitDir).removed).toBe(true);
+  });
+
   test("a symlink is never followed nor removed; a path resolving outside the git dir is refused", () => {
     const { dir, repo, gitDir } = makeRepo();
     writeFileSync(`${dir}/target`, "precious");
