@@ -1,8 +1,8 @@
 /**
  * Item 5 — atomic-write against the shell idioms it replaces:
  * - small file: `atomic-write --no-fsync F` vs `cat > F.tmp && mv F.tmp F` (neither fsyncs),
- *   the same through `-- cat` (CMD's stdout is a pipe that atomic-write copies: the cost of
- *   seeing CMD's write errors), and the durable pair `atomic-write F` vs
+ *   the same through `-- cat` (CMD's stdout is a pipe that atomic-write moves into the temp
+ *   file with splice(2): the cost of seeing CMD's write errors), and the durable pair `atomic-write F` vs
  *   `cat > F.tmp && sync F.tmp && mv F.tmp F && sync .`;
  * - a 512 MiB stream: MB/s of `atomic-write --no-fsync DEST < SRC` and of
  *   `atomic-write --no-fsync DEST -- cat SRC` vs `cp SRC DEST`;
@@ -147,7 +147,7 @@ export async function run(ctx: BenchCtx): Promise<Section[]> {
   const extra = (k: number | undefined) => (k === undefined || trivial.kib === undefined ? "n/a" : ((k - trivial.kib) / 1024).toFixed(1));
   const streamSection: Section = {
     title: `5b. atomic-write: ${mib} MiB stream vs \`cp\`, and peak memory`,
-    method: `${streamRounds} interleaved rounds; source is a ${mib} MiB file on the same file system, given to atomic-write as stdin, to \`atomic-write -- cat SRC\` (CMD's stdout is a pipe atomic-write copies) and to cp as an argument; none fsyncs. MB/s = 10^6 bytes/s from the median wall time; ratio = median over rounds of MB/s(atomic-write)/MB/s(cp). Peak RSS from GNU time %M; "extra" = peak minus the trivial call's peak.`,
+    method: `${streamRounds} interleaved rounds; source is a ${mib} MiB file on the same file system, given to atomic-write as stdin, to \`atomic-write -- cat SRC\` (CMD's stdout is a pipe that atomic-write moves into the temp file with splice(2): cat's copy into the pipe remains, where cp copies in the kernel with no pipe) and to cp as an argument; none fsyncs. MB/s = 10^6 bytes/s from the median wall time; ratio = median over rounds of MB/s(atomic-write)/MB/s(cp). Peak RSS from GNU time %M; "extra" = peak minus the trivial call's peak.`,
     headers: ["measure", "atomic-write", "cp", "ratio / extra"],
     rows: [
       ["throughput MB/s, stdin", fmt.mbs(mbs(median(tt.get("aw")!))), fmt.mbs(mbs(median(tt.get("cp")!))), fmt.ratio(streamRatio)],
@@ -216,6 +216,6 @@ async function appendSection(ctx: BenchCtx, dir: string, aw: string, mib: number
       row("`atomic-write --append --no-fsync F`", "aw", "`cat >> F` (not atomic)", ">>"),
       row("`atomic-write --append F` (fsync)", "aw-fsync", "`cat F - > F.tmp && sync F.tmp && mv F.tmp F && sync DIR`", "cat-sync-mv"),
     ],
-    notes: [`file system: ${fsType}; on a reflink file system the copy is O(extents), not O(bytes).`],
+    notes: [`file system: ${fsType} (as stat -f names it); on a reflink file system (btrfs, xfs) the copy is O(extents), not O(bytes): run with TMPDIR on one to see it.`],
   };
 }
