@@ -47,6 +47,7 @@ export const PIPE_SIZE = 1 << 20;
 const POLLIN = 0x001;
 const POLLHUP = 0x010;
 const POLLERR = 0x008;
+const POLLNVAL = 0x020;
 /** Longest a poll(2) on an empty pipe keeps the event loop (signals, child exit) waiting. */
 export const POLL_MS = 20;
 /** Longest a burst of splices runs before yielding to the event loop. */
@@ -131,12 +132,12 @@ export async function spliceAll(k: Kernel, pipeFd: number, outFd: number, count:
       if (n === 0) return "eof";
       // -1: the pipe is empty (EAGAIN), or a real refusal. poll tells the two apart.
       const ev = k.poll(pipeFd, 0);
+      if (ev < 0 || (ev & POLLNVAL) !== 0) return "failed"; // the read loop reports what is wrong
       if (ev > 0 && (ev & (POLLIN | POLLHUP | POLLERR)) !== 0) {
         if (refusedWhenReadable) return "failed";
         refusedWhenReadable = true; // data may just have arrived: one more try
         continue;
       }
-      if (ev < 0) return "failed";
       k.poll(pipeFd, POLL_MS); // EINTR or timeout: either way, back to the event loop
       break;
     }
