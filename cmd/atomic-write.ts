@@ -32,7 +32,12 @@ const table: CommandTable = {
   ],
   options: {
     edit: { type: "boolean", describe: "Pipe FILE's old content into CMD; CMD's stdout becomes the new content (takes the lock)" },
-    append: { type: "boolean", describe: "New content is the old content followed by stdin (takes the lock)" },
+    append: {
+      type: "boolean",
+      describe:
+        "New content is the old content followed by stdin (takes the lock). Rewrites the whole file: cheap on reflink file systems (btrfs, xfs), " +
+        "elsewhere an in-kernel copy of FILE (and its fsync) per call; for big growing logs see the README",
+    },
     mode: { type: "string", describe: "Mode of the file, octal (e.g. 0644); default: keep the old mode, or 0666 & ~umask" },
     mkdir: { type: "boolean", describe: "Create FILE's missing parent directories" },
     "no-fsync": { type: "boolean", describe: "Skip both fsyncs: still atomic for readers, not durable across a crash" },

@@ -17,10 +17,12 @@
  * in the directory containing the file has also reached disk", fsync(2)).
  * With `fsync: false` both are skipped: still atomic for readers, not durable.
  *
- * `-- CMD` / `--edit`: CMD's stdout is a pipe that we copy into the temp
+ * `-- CMD` / `--edit`: CMD's stdout is a pipe that we move into the temp
  * file (never the temp file itself), so a failed write is ours to see (disk
  * full: IoError, exit 74, even when CMD ignores its own write errors), and no
- * process keeps a descriptor of what becomes FILE. The commit happens at EOF
+ * process keeps a descriptor of what becomes FILE. The bytes move by splice(2)
+ * inside the kernel where possible (kernel.ts), else through JS; --print-hash
+ * reads the temp file back, so the hash is of what will become FILE. The commit happens at EOF
  * of that pipe and CMD's exit 0: a background descendant that still holds
  * CMD's stdout delays the commit (its output is part of the content, as with
  * `$(CMD)`), and nothing can change FILE after we return.
@@ -63,10 +65,8 @@ import {
   linkSync,
   lstatSync,
   openSync,
-  readSync,
   renameSync,
   unlinkSync,
-  writeSync,
 } from "node:fs";
 import { constants as osc } from "node:os";
 import { basename, join } from "node:path";
@@ -74,6 +74,7 @@ import { AnswerNo, CantCreateError, errnoOf, fromErrno, HardshellError, IoError,
 import { holdLock, lockPathFor, type HeldLock } from "../core/lock";
 import { checkpointSignals, onSignal, registerCleanup } from "../core/signals";
 import { UncreatableDirError } from "./errors";
+import { copyFd, copyFileContent, sha256OfFd, writeAll } from "./copy";
 import { openPipe } from "./pipe";
 import { fileKind, fsyncDir, mayReplace, resolveTarget } from "./target";
 import { createTemp, sweepDeadTemps, tempName, type TempFile } from "./temp";
@@ -126,19 +127,7 @@ export interface ReplaceResult {
   removedTemps: string[];
 }
 
-const CHUNK = 1 << 20;
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
-
-function writeAll(fd: number, buf: Uint8Array, subject: string): void {
-  let off = 0;
-  while (off < buf.length) {
-    try {
-      off += writeSync(fd, buf, off, buf.length - off);
-    } catch (err) {
-      throw fromErrno(err, { what: "cannot write temp file", subject, hint: errnoOf(err) === "ENOSPC" ? "file system full; FILE left unchanged" : undefined });
-    }
-  }
-}
 
 /** Open an existing regular file for reading without ever blocking on a FIFO swapped in meanwhile. */
 function openRegularForRead(path: string): number {
@@ -154,25 +143,6 @@ function openRegularForRead(path: string): number {
     throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: path });
   }
   return fd;
-}
-
-/** Copy a readable fd into another, feeding the hasher; returns bytes copied. */
-function copyFd(from: number, to: number, hasher: Bun.CryptoHasher | undefined, subject: string): number {
-  const buf = Buffer.allocUnsafe(CHUNK);
-  let total = 0;
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(from, buf, 0, CHUNK, null);
-    } catch (err) {
-      throw fromErrno(err, { what: "cannot read", subject });
-    }
-    if (n === 0) return total;
-    const chunk = buf.subarray(0, n);
-    hasher?.update(chunk);
-    if (to >= 0) writeAll(to, chunk, subject);
-    total += n;
-  }
 }
 
 /** sha256 (hex) of a regular file's content, read in chunks. */
@@ -198,9 +168,18 @@ function signalExit(signalCode: string | null | undefined): number | undefined {
   return n === undefined ? undefined : 128 + n;
 }
 
+/** Where CMD's output goes: appended to `fd` (the temp file) at its offset; `count` sees every byte. */
+interface Sink {
+  fd: number;
+  subject: string;
+  count: (n: number) => void;
+}
+
 /**
- * Run CMD with its stdout on a pipe and hand every chunk to `sink` (which writes the temp file).
- * Resolves with CMD's exit code (128+N when killed by signal N):
+ * Run CMD with its stdout on a pipe and move everything it writes into `sink.fd` (the temp file):
+ * with splice(2) inside the kernel when we own a real pipe (kernel.ts), else, and from wherever
+ * splice gave up, through a JS read/write loop (which then meets and reports a real write error
+ * such as ENOSPC with its own errno). Resolves with CMD's exit code (128+N when killed by signal N):
  * - non-zero: at once, without waiting for EOF; the read end is closed, so a descendant still
  *   writing gets EPIPE/SIGPIPE and nothing it writes can reach FILE;
  * - 0: only after EOF, i.e. once CMD and every descendant that inherited its stdout closed it
@@ -208,13 +187,13 @@ function signalExit(signalCode: string | null | undefined): number | undefined {
  * A `sink` failure (disk full) or a read error rejects, after closing the read end (CMD then gets
  * SIGPIPE at its next write, like the producer of `CMD | head`) and after CMD has exited.
  */
-async function runChild(
-  argv: string[],
-  stdin: number | "inherit",
-  sink: (chunk: Uint8Array) => void,
-  onSpawn?: (pid: number) => void,
-): Promise<number> {
+async function runChild(argv: string[], stdin: number | "inherit", sink: Sink, onSpawn?: (pid: number) => void): Promise<number> {
   const pipe = await openPipe();
+  const kmod = pipe ? await import("./kernel") : undefined;
+  const k = kmod ? await kmod.kernel() : null;
+  // A bigger pipe lets CMD write ahead while we move the last batch (best effort: an unprivileged
+  // user over fs.pipe-user-pages-soft keeps 64 KiB, proc_sys_fs(5)).
+  if (pipe && k && kmod) k.setPipeSize(pipe.write, kmod.PIPE_SIZE);
   let readClosed = false;
   const closeRead = () => {
     if (pipe && !readClosed) {
@@ -248,23 +227,36 @@ async function runChild(
       /* already gone */
     }
   });
-  const stream = (pipe ? Bun.file(pipe.read).stream() : child.stdout) as ReadableStream<Uint8Array>;
-  const reader = stream.getReader();
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let failure: unknown;
   let eof = false;
+  let finished = false; // runChild is returning: the read end is (being) closed, hands off
   const pumping = (async () => {
     try {
+      if (pipe && k && kmod) {
+        const how = await kmod.spliceAll(k, pipe.read, sink.fd, sink.count, () => finished || readClosed);
+        if (how === "eof") {
+          eof = true;
+          return;
+        }
+        if (how === "stopped") return;
+        // "failed": what splice did not move is still in the pipe; the loop below reads it.
+      }
+      if (finished || readClosed) return;
+      const stream = (pipe ? Bun.file(pipe.read).stream() : child.stdout) as ReadableStream<Uint8Array>;
+      reader = stream.getReader();
       for (;;) {
         const { done, value } = await reader.read();
         if (done) {
           eof = true;
           return;
         }
-        sink(value);
+        writeAll(sink.fd, value, sink.subject);
+        sink.count(value.length);
       }
     } catch (err) {
       failure = err instanceof HardshellError ? err : fromErrno(err, { what: "cannot read the command's output", subject: argv[0], hint: "FILE left unchanged" });
-      await reader.cancel().catch(() => {});
+      await reader?.cancel().catch(() => {});
       closeRead(); // CMD gets SIGPIPE at its next write instead of blocking on a full pipe
     }
   })();
@@ -278,7 +270,8 @@ async function runChild(
     return 0;
   } finally {
     off();
-    if (!eof) await reader.cancel().catch(() => {});
+    finished = true;
+    if (!eof) await reader?.cancel().catch(() => {});
     closeRead();
   }
 }
@@ -344,21 +337,21 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
     temp = createTemp(t.dir, base);
     unregisterTemp = registerCleanup(dropTemp);
     const tempPath = temp.path;
-    const hasher = opts.hash ? new Bun.CryptoHasher("sha256") : undefined;
 
     // Fill the temp file.
     if (content.kind === "stream" || content.kind === "append") {
       if (content.kind === "append" && current) {
         const old = openRegularForRead(t.target);
         try {
-          result.bytes += copyFd(old, temp.fd, hasher, t.target);
+          // The old part is copied in the kernel where the file system allows (reflink, else
+          // copy_file_range): the cost of an append is then far below reading and writing it all.
+          result.bytes += (await copyFileContent(old, temp.fd, t.target, { size: current.size })).bytes;
         } finally {
           closeSync(old);
         }
       }
       try {
         for await (const chunk of content.stream) {
-          hasher?.update(chunk);
           writeAll(temp.fd, chunk, tempPath);
           result.bytes += chunk.length;
         }
@@ -376,16 +369,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
       const fd = temp.fd;
       let code: number;
       try {
-        code = await runChild(
-          content.argv,
-          stdin,
-          (chunk) => {
-            hasher?.update(chunk);
-            writeAll(fd, chunk, tempPath);
-            result.bytes += chunk.length;
-          },
-          (pid) => lock?.adoptChild(pid),
-        );
+        code = await runChild(content.argv, stdin, { fd, subject: tempPath, count: (n) => (result.bytes += n) }, (pid) => lock?.adoptChild(pid));
       } finally {
         if (oldFd !== undefined) closeSync(oldFd);
       }
@@ -399,6 +383,9 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
     if (opts.noEmpty && result.bytes === 0) {
       throw new AnswerNo({ what: "refusing to replace with empty content", subject: t.path, hint: "--no-empty: left unchanged" });
     }
+    // The hash of what the temp file holds, read back: the bytes may never have passed through
+    // this process (splice, clone), and it is what a later --if-unchanged compares against.
+    const sha256 = opts.hash ? sha256OfFd(temp.fd, tempPath) : undefined;
     if (fsync) {
       try {
         fsyncSync(temp.fd);
@@ -448,7 +435,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
         throw fromErrno(err, { what: "cannot fsync directory (the new content is in place but may not survive a crash)", subject: t.dir });
       }
     }
-    if (hasher) result.sha256 = hasher.digest("hex");
+    if (sha256) result.sha256 = sha256;
     return result;
   } finally {
     if (temp) {

@@ -7,7 +7,8 @@
  *   never crosses a file system (rename(2): EXDEV) and is atomic.
  * - It is created with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600: never an existing
  *   file, never through a planted symlink, unreadable to others until the
- *   commit gives it its final mode.
+ *   commit gives it its final mode. It is opened read-write: --print-hash reads
+ *   back what it holds (bytes that came by splice or clone never passed through us).
  * - Its name is `.<FILE>.hardshell-<pid>-<random>.tmp`: hidden, tied to FILE,
  *   and the writer's pid can be read back from it. `sweepDeadTemps` removes
  *   those of FILE whose pid is `dead` on this host (lib/core/proc.ts); a pid that
@@ -73,7 +74,7 @@ export function createTemp(dir: string, base: string): TempFile {
   for (let i = 0; ; i++) {
     const path = join(dir, tempName(base));
     try {
-      const fd = openSync(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0), 0o600);
+      const fd = openSync(path, fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0), 0o600);
       return { path, fd };
     } catch (err) {
       const code = errnoOf(err);

@@ -866,3 +866,71 @@ aw_wait_adopted() {
   assert_equal "$content" "old"
   [ "$lockleft" -eq 1 ]
 }
+
+# ---------------------------------------------------------------- big outputs: in-kernel copies
+
+# A multi-MiB file of random bytes (NULs, no line structure) ending in $2 ("nl" or "no-nl").
+big_old() {
+  head -c 3145728 /dev/urandom > "$1"
+  if [ "$2" = nl ]; then printf 'last line\n' >> "$1"; else printf 'no newline at the end' >> "$1"; fi
+}
+
+@test "--append onto a multi-MiB file is byte-exact: the old bytes, then stdin's bytes" {
+  big_old f nl
+  cp f expected
+  printf 'appended line\n' >> expected
+  printf 'appended line\n' | "$AW" --append f
+  cmp f expected
+  assert_equal "$(temps_of f)" ""
+  [ ! -e f.lock ]
+}
+
+@test "--append onto a multi-MiB file without a trailing newline adds nothing between old and new bytes" {
+  big_old f no-nl
+  cp f expected
+  printf 'tail\0bytes' >> expected
+  printf 'tail\0bytes' | "$AW" --append --no-fsync f
+  cmp f expected
+  assert_equal "$(stat -c %s f)" "$(( $(stat -c %s expected) ))"
+  assert_equal "$(temps_of f)" ""
+}
+
+@test "--append --print-hash on a multi-MiB file prints the sha256 of the whole new content" {
+  big_old f nl
+  run "$AW" --append --print-hash f <<<"one more"
+  assert_success
+  assert_output "$(sha256sum f | cut -d' ' -f1)"
+  assert_equal "$(tail -n 1 f)" "one more"
+}
+
+@test "--append of a multi-MiB file onto a full file system is 74: file untouched, no temp file or lock" {
+  mkdir small
+  mount -t tmpfs -o size=3m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  head -c 1800000 /dev/urandom > small/log
+  sum=$(sha256sum < small/log)
+  run "$AW" --append small/log <<<"line"
+  after=$(sha256sum < small/log)
+  left=$(ls -A small)
+  umount small
+  assert_failure 74
+  assert_output --partial "ENOSPC"
+  assert_equal "$after" "$sum"
+  assert_equal "$left" "log"
+}
+
+@test "-- CMD with a multi-MiB output writes it byte-exact and --print-hash matches it" {
+  head -c 5000000 /dev/urandom > src
+  run "$AW" --print-hash f -- cat src
+  assert_success
+  assert_output "$(sha256sum src | cut -d' ' -f1)"
+  cmp f src
+  assert_equal "$(temps_of f)" ""
+}
+
+@test "-- CMD whose output comes in bursts with pauses is committed whole at EOF" {
+  run "$AW" f -- sh -c 'head -c 200000 /dev/zero; sleep 0.3; printf middle; sleep 0.3; head -c 70000 /dev/zero; printf end'
+  assert_success
+  assert_equal "$(stat -c %s f)" 270009
+  assert_equal "$(tail -c 3 f)" "end"
+  assert_equal "$(head -c 200006 f | tail -c 6)" "middle"
+}
