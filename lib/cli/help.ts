@@ -161,7 +161,7 @@ function valueCompletion(spec: OptionSpec): string {
   if (words) return `_hardshell_words ${sq(words.join(" "))}`;
   if (spec.complete === "file") return "_hardshell_files -f";
   if (spec.complete === "dir") return "_hardshell_files -d";
-  return "return 0"; // a duration, a name, a number: nothing to offer (and no file names)
+  return ":"; // a duration, a name, a number: nothing to offer (and no file names)
 }
 
 function namesOf(name: string, spec: OptionSpec): string[] {
