@@ -241,6 +241,7 @@ export function renderBashCompletion(program: string, tables: CommandTable[], su
   if (program === "git-lock") {
     lines.push(
       `# \`git lock ...\`: git's completion (git-completion.bash) calls _git_<command> with its words/cword set.`,
+      `# shellcheck disable=SC2154 # words and cword are git-completion.bash's`,
       `_git_lock() {`,
       `  local i=1 j`,
       `  while ((i < cword)) && [[ \${words[i]} != lock ]]; do ((i++)); done`,
