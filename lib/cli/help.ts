@@ -123,11 +123,13 @@ export interface HelpExtras {
 export function renderHelp(table: CommandTable, width = 80, extras: HelpExtras = {}): string {
   const program = extras.program ?? table.command.split(" ")[0]!;
   const out: string[] = ["Usage:"];
-  for (const u of table.usage) {
-    // "SYNOPSIS   what it does": the synopsis is a command and stays whole; the note moves below it if need be.
-    const line = `  ${u.replace(/\$0/g, table.command)}`;
+  // "SYNOPSIS   what it does": the synopsis is a command and stays whole; when a line is too wide,
+  // every note moves below its synopsis (all alike, so the synopses still line up).
+  const usage = table.usage.map((u) => `  ${u.replace(/\$0/g, table.command)}`);
+  const fits = usage.every((l) => l.length <= width);
+  for (const line of usage) {
     const m = /^(.*?\S) {2,}(\S.*)$/.exec(line);
-    if (line.length <= width || !m) out.push(line);
+    if (fits || !m) out.push(line);
     else out.push(m[1]!, ...wrap(m[2]!, width, 6));
   }
   out.push("", ...wrap(table.description, width, 0));
