@@ -43,8 +43,21 @@ EOF
   printf 'hello\n' > notes.txt
 }
 
-# Run each example of the pages of one command, in order, with bash -c in the fixture. Each must exit 0 and
-# print no diagnostic of ours (a --soft example hides its failure in the exit code, not on stderr).
+# Run one example with bash -c in the current directory: it must exit 0 and print no diagnostic of ours (a --soft
+# example hides its failure in the exit code, not on stderr). Prints why and returns 1 otherwise.
+check_example() {
+  local ex="$1" out rc=0
+  if [[ $ex == */dev/tty* ]]; then
+    # Needs a terminal for the editor: give it one (script(1) runs it on a pseudo-terminal).
+    out=$(script -qec "bash -c $(printf '%q' "$ex")" /dev/null </dev/null 2>&1) || rc=$?
+  else
+    out=$(bash -c "$ex" </dev/null 2>&1) || rc=$?
+  fi
+  if [ "$rc" -ne 0 ]; then printf 'example failed (exit %s): %s\n%s\n' "$rc" "$ex" "$out"; return 1; fi
+  if grep -E "^(atomic-write|sqlite-exec|git-lock): " <<<"$out"; then printf 'example printed a diagnostic: %s\n' "$ex"; return 1; fi
+}
+
+# Run each example of the pages of one command, in order, in the current directory.
 run_examples() {
   local cmd="$1" page ex n=0 words exs
   for page in "${PAGES[@]}"; do
@@ -53,14 +66,7 @@ run_examples() {
     mapfile -t exs < <(COLUMNS=100 "$DIST/${words[0]}" "${words[@]:1}" --help | examples_of)
     for ex in "${exs[@]}"; do
       n=$((n + 1))
-      if [[ $ex == */dev/tty* ]]; then
-        # Needs a terminal for the editor: give it one (script(1) runs it on a pseudo-terminal).
-        run --separate-stderr script -qec "bash -c $(printf '%q' "$ex")" /dev/null </dev/null
-      else
-        run --separate-stderr bash -c "$ex" </dev/null
-      fi
-      [ "$status" -eq 0 ] || fail "$page example failed (exit $status): $ex"$'\n'"$stderr"$'\n'"$output"
-      if grep -E "^(atomic-write|sqlite-exec|git-lock): " <<<"$stderr$output"; then fail "$page example printed a diagnostic: $ex"; fi
+      check_example "$ex" || fail "$page: example $n is broken"
     done
   done
   [ "$n" -ge 2 ] || fail "$cmd: only $n examples found"
@@ -97,12 +103,16 @@ run_examples() {
   [ ! -e "$(git rev-parse --git-common-dir)/hardshell-run.lock" ]
 }
 
-@test "a broken example makes the examples test fail" {
-  # The runner itself must be able to fail: a page with an example of a table it never created.
+@test "a broken example makes the examples test fail: an error, or a diagnostic that --soft turned into exit 0" {
   make_fixture
-  run bash -c 'sqlite-exec app.db "INSERT INTO jobs(name) VALUES (1)"'
-  [ "$status" -ne 0 ]
-  run bash -c 'sqlite-exec --soft app.db "INSERT INTO jobs(name) VALUES (1)" 2>&1 | grep -E "^sqlite-exec: "'
+  sqlite-exec --create app.db "CREATE TABLE hits(path TEXT)"
+  run check_example 'sqlite-exec app.db "INSERT INTO jobs(name) VALUES (1)"'
+  assert_failure
+  assert_output --partial "example failed (exit 65)"
+  run check_example 'sqlite-exec --soft app.db "INSERT INTO jobs(name) VALUES (1)"'
+  assert_failure
+  assert_output --partial "example printed a diagnostic"
+  run check_example 'sqlite-exec app.db "INSERT INTO hits(path) VALUES (1)"'
   assert_success
 }
 
