@@ -25,10 +25,12 @@ const table: CommandTable = {
     "On any failure FILE is left unchanged and no temp file remains. Prefer `-- CMD` for producers that can fail: " +
     "stdin cannot tell a finished producer from one that died.",
   examples: [
-    ["$0 /etc/app.conf -- render-config --env prod", "write the config only if render-config succeeds"],
+    ["$0 app.conf -- render-config --env prod", "write the config only if render-config (your generator) succeeds"],
     ["$0 --edit counter -- sh -c 'read n; echo $((n+1))'", "increment a counter; concurrent editors never lose an update"],
+    ["$0 --edit notes.txt -- sh -c 'f=$(mktemp) && cat > \"$f\" && ${EDITOR:-vi} \"$f\" </dev/tty >/dev/tty && cat \"$f\"; s=$?; rm -f \"$f\"; exit $s'", "edit a file in $EDITOR under the lock; if the editor fails, the file is left unchanged"],
     ["date | $0 --append --no-fsync log.txt", "append a line under the file lock"],
     ["h=$($0 --print-hash state.json < new.json)", "write and remember the content hash for a later --if-unchanged"],
+    ["$0 --if-absent --mode 0600 token.txt -- openssl rand -hex 16", "create a secret once; exit 1 (nothing written) when it exists"],
   ],
   options: {
     edit: { type: "boolean", describe: "Pipe FILE's old content into CMD; CMD's stdout becomes the new content (takes the lock)" },

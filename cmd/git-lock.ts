@@ -14,7 +14,7 @@ import { runLocked } from "../lib/git/run";
 
 const P = "git-lock";
 
-const repo: OptionTable = { repo: { type: "string", describe: "Repository (work tree or git dir); default: the current directory, or GIT_DIR" } };
+const repo: OptionTable = { repo: { type: "string", complete: "dir", describe: "Repository (work tree or git dir); default: the current directory, or GIT_DIR" } };
 const staleAfter: OptionTable = {
   "stale-after": { type: "string", describe: "Age after which a lock with no live holder is stale (default 30s, 10s for run locks; 15m/1h when liveness is not visible)" },
 };
@@ -107,6 +107,10 @@ const overview: CommandTable = {
     ["git-lock run -- make release", "run a script under a repository-wide lock"],
   ],
   options: {},
+  epilog:
+    "Exit codes: 0 done (status: nothing stale; run: CMD's own exit code); 1 status: stale locks exist, clean: a stale lock could not be removed; " +
+    "64 usage; 66 not a repository; 69 run: CMD not found; 75 wait, run: still locked when --timeout ran out; " +
+    "128+N killed by signal N (run: CMD killed by it).",
 };
 
 function scanOpts(a: ParsedArgs): ScanOptions {

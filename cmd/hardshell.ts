@@ -45,6 +45,7 @@ under concurrency and crashes. Commands:
   sqlite-exec    run SQL against a SQLite database with a retry budget for busy/locked
 
 Run \`hardshell COMMAND --help\` (or \`COMMAND --help\`, \`man COMMAND\`) for a command's options.
+Bash completion: \`source <(COMMAND --completion)\` for each COMMAND.
 Exit codes: 0 success, 64 usage; each command documents the rest.
 `;
 

@@ -41,11 +41,10 @@ function finish(code: number): never {
   process.exit(code);
 }
 
-/** Print help for a table (loads yargs lazily); on stderr when it answers a usage error. */
-export async function printHelp(table: CommandTable, to: "stdout" | "stderr" = "stdout"): Promise<void> {
-  const { renderHelp } = await import("../../lib/cli/help");
-  const cols = process.stdout.isTTY ? Math.min(process.stdout.columns ?? 100, 120) : 100;
-  const text = await renderHelp(table, cols);
+/** Print help for a table (lib/cli/help.ts, loaded lazily), as wide as the stream it goes to; on stderr when it answers a usage error. */
+export async function printHelp(table: CommandTable, to: "stdout" | "stderr" = "stdout", subcommands?: Record<string, CommandTable>): Promise<void> {
+  const { renderHelp, helpWidth } = await import("../../lib/cli/help");
+  const text = renderHelp(table, helpWidth(process.env, to === "stderr" ? process.stderr : process.stdout), { subcommands });
   if (to === "stderr") printError(text.trimEnd());
   else stdout.write(text);
 }
@@ -102,12 +101,13 @@ export async function runMainWithSubcommands(
   try {
     const name = argv[0];
     const sub = name !== undefined && Object.hasOwn(subcommands, name) ? subcommands[name] : undefined;
-    if (!sub) {
+    if (!sub || argv[1] === "--completion") {
       if (wantsVersion(argv) && !wantsHelp(argv)) {
         stdout.write(`${program} ${VERSION}\n`);
         finish(EXIT.OK);
       }
-      if (argv[0] === "--completion") {
+      if (argv[0] === "--completion" || (sub && argv[1] === "--completion")) {
+        // Listed in every page, so `git-lock status --completion` works too (it prints the whole program's script).
         const { renderBashCompletion } = await import("../../lib/cli/help");
         stdout.write(renderBashCompletion(program, Object.values(subcommands).map((s) => s.table), Object.keys(subcommands)));
         finish(EXIT.OK);
@@ -117,12 +117,13 @@ export async function runMainWithSubcommands(
         stdout.write(renderMan(program, VERSION, overview, Object.fromEntries(Object.entries(subcommands).map(([k, v]) => [k, v.table]))));
         finish(EXIT.OK);
       }
+      const tables = Object.fromEntries(Object.entries(subcommands).map(([k, v]) => [k, v.table]));
       if (argv.length === 0) {
-        await printHelp(overview, "stderr"); // a usage error: stdout stays clean for scripts
+        await printHelp(overview, "stderr", tables); // a usage error: stdout stays clean for scripts
         finish(EXIT.USAGE);
       }
       if (wantsHelp(argv)) {
-        await printHelp(overview);
+        await printHelp(overview, "stdout", tables);
         finish(EXIT.OK);
       }
       throw new (await import("../../lib/core/errors")).UsageError({

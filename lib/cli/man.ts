@@ -12,6 +12,7 @@
  * `'` is protected with `\&`.
  */
 import { COMMON_OPTIONS, type CommandTable, type OptionSpec } from "./options";
+import { helpOnlyOptions } from "./help";
 
 /** Escape running text for roff. */
 function esc(text: string): string {
@@ -38,10 +39,10 @@ function optionHead(name: string, spec: OptionSpec): string {
   return head;
 }
 
-function optionsSection(t: CommandTable): string[] {
+function optionsSection(t: CommandTable, program: string): string[] {
   const out: string[] = [];
   let group: string | undefined;
-  for (const [name, spec] of Object.entries({ ...t.options, ...COMMON_OPTIONS })) {
+  for (const [name, spec] of Object.entries({ ...t.options, ...COMMON_OPTIONS, ...helpOnlyOptions(program) })) {
     if (spec.hidden) continue;
     if (spec.group && spec.group !== group) {
       group = spec.group;
@@ -86,17 +87,18 @@ export function renderMan(program: string, version: string, table: CommandTable,
   else for (const [, t] of subs) lines.push(...usageLines(t, program));
   lines.push(".fi", ".SH DESCRIPTION", esc(table.description));
   if (subs.length === 0) {
-    lines.push(".SH OPTIONS", ...optionsSection(table));
+    lines.push(".SH OPTIONS", ...optionsSection(table, program));
     if (table.examples.length) lines.push(".SH EXAMPLES", ...examplesSection(table, program));
     if (table.epilog) lines.push(".SH EXIT STATUS", esc(table.epilog));
   } else {
     lines.push(".SH COMMANDS");
     for (const [name, t] of subs) {
-      lines.push(`.SS ${esc(`${program} ${name}`)}`, ".nf", ...usageLines(t, program), ".fi", ".PP", esc(t.description), ".PP", "Options:", ".RS", ...optionsSection(t), ".RE");
+      lines.push(`.SS ${esc(`${program} ${name}`)}`, ".nf", ...usageLines(t, program), ".fi", ".PP", esc(t.description), ".PP", "Options:", ".RS", ...optionsSection(t, program), ".RE");
       if (t.examples.length) lines.push(".PP", "Examples:", ".RS", ...examplesSection(t, program), ".RE");
       if (t.epilog) lines.push(".PP", esc(t.epilog));
     }
     if (table.examples.length) lines.push(".SH EXAMPLES", ...examplesSection(table, program));
+    if (table.epilog) lines.push(".SH EXIT STATUS", esc(table.epilog));
   }
   lines.push(
     ".SH ENVIRONMENT",

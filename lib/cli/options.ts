@@ -38,6 +38,8 @@ export interface OptionSpec {
   /** Help group heading, e.g. "Retry budget:". */
   group?: string;
   hidden?: boolean;
+  /** What bash completion offers for the value (choices are offered anyway): file names, directories, or these words. */
+  complete?: "file" | "dir" | readonly string[];
 }
 
 export type OptionTable = Record<string, OptionSpec>;

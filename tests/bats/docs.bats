@@ -88,3 +88,18 @@ options_of() { # option names (--x) listed in a help text on stdin
   grep -q "env_keep" "$HARDSHELL_ROOT/SECURITY.md"
   grep -q "setuid" "$HARDSHELL_ROOT/SECURITY.md"
 }
+
+@test "HARDSHELL_DEBUG=1 traces name the TypeScript source file and line, and the real class names" {
+  # A trace from the compiled binary is only useful in a bug report if it points at the source.
+  run env HARDSHELL_DEBUG=1 sqlite-exec "$T/missing.db" "SELECT 1"
+  [ "$status" -eq 66 ]
+  assert_line --index 0 --partial "sqlite-exec: database does not exist"
+  assert_line --regexp '^NoInputError[0-9]*: database does not exist'
+  assert_line --regexp '^    at [A-Za-z_$][A-Za-z0-9_$]* \(lib/sqlite/[a-z]+\.ts:[0-9]+:[0-9]+\)$'
+  refute_output --partial '$bunfs'
+  [ ! -e "$T/missing.db" ]
+  run env HARDSHELL_DEBUG=1 atomic-write "$T/no/such/dir/f" -- echo x
+  [ "$status" -eq 73 ]
+  assert_line --regexp '^    at [A-Za-z_$][A-Za-z0-9_$]* \((lib|cmd)/[a-z/_-]+\.ts:[0-9]+:[0-9]+\)$'
+  [ ! -e "$T/no" ]
+}

@@ -168,7 +168,7 @@ count() { sqlite3 "$DB" "SELECT count(*) FROM ${1:-t}"; }
   assert_success
   assert_output --partial "--busy-timeout"
   assert_output --partial "Examples:"
-  assert_output --partial "sqlite-exec app.db --backup /backups/app.db"
+  assert_output --partial "sqlite-exec app.db --backup app-copy.db"
   run "$SE" --version
   assert_output --regexp '^sqlite-exec [0-9]+\.[0-9]+\.[0-9]+$'
 }
