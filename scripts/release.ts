@@ -5,7 +5,7 @@
  *   release/hardshell-<version>-<target>.tar.gz   one per target, each holding
  *     hardshell-<version>-<target>/bin/hardshell (+ command symlinks),
  *     share/man/man1/*.1, share/bash-completion/completions/<command>,
- *     share/hardshell/hardshell.sh, README.md, LICENSE, install.sh
+ *     share/hardshell/hardshell.sh, README.md (+ the SECURITY.md and docs/ it links), LICENSE, install.sh
  *   release/SHA256SUMS                            `sha256sum -c` format
  *   release/npm/*.tgz                             `hardshell` (launchers, man pages,
  *     hardshell.sh) + one `@hardshell/<target>` per target (the binary), no install scripts
@@ -18,7 +18,7 @@
  * Usage: bun scripts/release.ts [--only TARGET,...] [--no-npm]
  */
 import { mkdirSync, rmSync, writeFileSync, copyFileSync, chmodSync, readdirSync, existsSync, createReadStream } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
 import { compileBinary, linkCommands, COMMANDS, ROOT } from "./build";
 import pkg from "../package.json" with { type: "json" };
@@ -104,7 +104,11 @@ async function buildTarget(t: Target): Promise<string> {
   if (!r.ok) throw new Error(`compile for ${t.name} failed:\n${r.log}`);
   linkCommands(join(dir, "bin"));
   copyTree(shared, dir);
-  for (const f of ["README.md", "LICENSE"]) copyFileSync(join(ROOT, f), join(dir, f));
+  // README's relative links (SECURITY.md, docs/*.md) must resolve inside the unpacked archive too.
+  for (const f of ["README.md", "LICENSE", "SECURITY.md", "docs/design.md", "docs/recipes.md", "docs/BENCHMARKS.md"]) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    copyFileSync(join(ROOT, f), join(dir, f));
+  }
   copyFileSync(join(ROOT, "scripts/pkg/install.sh"), join(dir, "install.sh"));
   chmodSync(join(dir, "install.sh"), 0o755);
   const archive = `${dirName}.tar.gz`;

@@ -43,6 +43,10 @@ tree() {
     [ -f "$d/share/man/man1/hardshell.1" ]
     [ -f "$d/share/hardshell/hardshell.sh" ] && [ -f "$d/README.md" ] && grep -q '^MIT License' "$d/LICENSE"
     [ -x "$d/install.sh" ] && head -1 "$d/install.sh" | grep -qx '#!/bin/sh'
+    # Every relative link of the README resolves inside the archive.
+    for l in $(grep -oE '\]\([^)#:]+\)' "$d/README.md" | sed -E 's/^\]\(//; s/\)$//' | sort -u); do
+      [ -e "$d/$l" ] || fail "$t: README links $l, which the archive lacks"
+    done
     # The whole runtime once: the archive's binaries stay under 130 MiB.
     [ "$(du -sk "$d/bin" | cut -f1)" -le $((130 * 1024)) ]
     rm -rf "$d"
