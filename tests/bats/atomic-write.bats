@@ -826,7 +826,7 @@ aw_wait_adopted() {
   assert_output --partial '"-h"'
   run "$AW" --if-unchanged --version f <<<"new"
   assert_failure 64                       # a (malformed) hash, not a version request
-  assert_output --partial 'bad --if-unchanged: "--version"'
+  assert_output --partial 'bad value for --if-unchanged: "--version"'
   run "$AW" --lock-timeout -5s --lock f <<<"new"
   assert_failure 64
   assert_equal "$(cat f)" "old"

@@ -488,12 +488,12 @@ local_teardown() { if [ -n "${PUB:-}" ]; then rm -rf "$PUB"; fi; }
 
   run --separate-stderr as_nobody --create ro/new.db "CREATE TABLE x(a)"
   assert_failure 77
-  assert_equal "$stderr" "sqlite-exec: cannot create database: ro/new.db (permission denied: this user cannot write in ro)"
+  assert_equal "$stderr" "sqlite-exec: cannot create database: ro/new.db (EACCES: permission denied; this user cannot write in ro)"
   [ ! -e ro/new.db ]
 
   run --separate-stderr as_nobody ro/j.db --backup bk/copy.db
   assert_failure 77
-  assert_equal "$stderr" "sqlite-exec: cannot write backup: bk/copy.db (permission denied: this user cannot create files in bk)"
+  assert_equal "$stderr" "sqlite-exec: cannot write backup: bk/copy.db (EACCES: permission denied; this user cannot create files in bk)"
   assert_equal "$(leftovers bk)" ""
 
   run --separate-stderr as_nobody --read-only ro/w.db "SELECT * FROM t"
