@@ -164,7 +164,7 @@ export async function runMainWithSubcommands(
       throw new (await import("../../lib/core/errors")).UsageError({
         what: "unknown subcommand",
         subject: JSON.stringify(name),
-        hint: `choose from ${Object.keys(subcommands).join(", ")}`,
+        hint: `one of ${Object.keys(subcommands).join(", ")}`,
       });
     }
     const rest = argv.slice(1);
