@@ -4,14 +4,13 @@
  */
 import { runMain } from "./_shared/main";
 import { printError, stdout } from "./_shared/io";
-import type { CommandTable, ParsedArgs } from "../lib/cli/options";
-import { AnswerNo, UsageError } from "../lib/core/errors";
-import { parseDuration } from "../lib/core/duration";
+import { defineCommand, type ParsedArgs } from "../lib/cli/options";
+import { AnswerNo, noticeLine, UsageError } from "../lib/core/errors";
 import { replaceAtomically, type Content } from "../lib/atomic/replace";
 
 const PROGRAM = "atomic-write";
 
-const table: CommandTable = {
+const table = defineCommand({
   command: PROGRAM,
   usage: [
     "$0 [options] FILE                      new content from stdin",
@@ -33,21 +32,25 @@ const table: CommandTable = {
     ["$0 --if-absent --mode 0600 token.txt -- openssl rand -hex 16", "create a secret once; exit 1 (nothing written) when it exists"],
   ],
   options: {
-    edit: { type: "boolean", describe: "Pipe FILE's old content into CMD; CMD's stdout becomes the new content (takes the lock)" },
+    edit: { type: "boolean", conflicts: ["append"], describe: "Pipe FILE's old content into CMD; CMD's stdout becomes the new content (takes the lock)" },
     append: {
       type: "boolean",
       describe:
         "New content is the old content followed by stdin (takes the lock). Rewrites the whole file: cheap on reflink file systems (btrfs, xfs), " +
         "elsewhere an in-kernel copy of FILE (and its fsync) per call; for big growing logs see the README",
     },
-    mode: { type: "string", describe: "Mode of the file, octal (e.g. 0644); default: keep the old mode, or 0666 & ~umask" },
+    mode: { type: "string", pattern: /^[0-7]{1,4}$/, expect: "octal, e.g. 0644", describe: "Mode of the file, octal (e.g. 0644); default: keep the old mode, or 0666 & ~umask" },
     mkdir: { type: "boolean", describe: "Create FILE's missing parent directories" },
     "no-fsync": { type: "boolean", describe: "Skip both fsyncs: still atomic for readers, not durable across a crash" },
     backup: { type: "string", optionalValue: true, describe: "Keep the old version as FILE~ (or FILE+SUFFIX with --backup=SUFFIX)" },
-    "if-unchanged": { type: "string", describe: "Replace only if the current content has this sha256 (else exit 1); takes the lock" },
-    "if-absent": { type: "boolean", describe: "Create FILE only if it does not exist (race-free; else exit 1)" },
+    "if-unchanged": {
+      type: "string",
+      pattern: /^[0-9a-fA-F]{64}$/,
+      expect: "a sha256 in hex, 64 characters, e.g. from --print-hash or sha256sum",
+      describe: "Replace only if the current content has this sha256 (else exit 1); takes the lock" },
+    "if-absent": { type: "boolean", conflicts: ["if-unchanged", "edit", "append"], describe: "Create FILE only if it does not exist (race-free; else exit 1)" },
     lock: { type: "boolean", describe: "Hold FILE.lock (proper-lockfile compatible) while writing" },
-    "lock-timeout": { type: "string", default: "30s", describe: "Give up waiting for the lock after this long (exit 75)" },
+    "lock-timeout": { type: "string", kind: "duration", default: "30s", describe: "Give up waiting for the lock after this long (exit 75)" },
     "print-hash": { type: "boolean", describe: "Print the new content's sha256 on stdout" },
     "no-empty": { type: "boolean", describe: "Refuse to replace FILE with empty content (exit 1)" },
     quiet: { type: "boolean", alias: "q", describe: "Print nothing but errors" },
@@ -59,32 +62,16 @@ const table: CommandTable = {
     "64 usage; 73 FILE is a directory/FIFO/socket/device or its directory is missing; 74 I/O error (disk full, also while copying CMD's output); " +
     "75 lock timeout; 77 permission denied (also: another user's symlink or file in a world-writable sticky directory, a file system such as /proc that cannot create files); " +
     "128+N killed by signal N; with -- CMD, CMD's own non-zero exit code. With -- CMD the commit happens at EOF of CMD's stdout.",
-};
+});
 
-async function body({ opts, positionals, rest }: ParsedArgs): Promise<number> {
+async function body({ opts, positionals, rest }: ParsedArgs<typeof table.options>): Promise<number> {
   const file = positionals[0];
   if (file === undefined || file === "") throw new UsageError({ what: "missing FILE", hint: `see ${PROGRAM} --help` });
-  const edit = opts.edit === true;
-  const append = opts.append === true;
-  const quiet = opts.quiet === true;
-  if (edit && append) throw new UsageError({ what: "--edit and --append cannot be combined" });
+  const { edit, append, quiet } = opts;
+  const usage = `${PROGRAM} [opts] FILE -- CMD [ARG...]`;
   if (edit && (!rest || rest.length === 0)) throw new UsageError({ what: "--edit needs a command", hint: `${PROGRAM} --edit FILE -- CMD [ARG...]` });
-  if (rest !== undefined && rest.length === 0) throw new UsageError({ what: "missing command after --" });
-  if (append && rest) throw new UsageError({ what: "--append reads stdin; it takes no command" });
-  if (opts["if-absent"] && (opts["if-unchanged"] !== undefined || edit || append)) {
-    throw new UsageError({ what: "--if-absent cannot be combined with --if-unchanged, --edit or --append" });
-  }
-  let mode: number | undefined;
-  if (opts.mode !== undefined) {
-    const m = String(opts.mode);
-    if (!/^[0-7]{1,4}$/.test(m)) throw new UsageError({ what: "bad --mode", subject: JSON.stringify(m), hint: "use octal, e.g. 0644" });
-    mode = parseInt(m, 8);
-  }
-  const ifUnchanged = opts["if-unchanged"] as string | undefined;
-  if (ifUnchanged !== undefined && !/^[0-9a-fA-F]{64}$/.test(ifUnchanged)) {
-    throw new UsageError({ what: "bad --if-unchanged", subject: JSON.stringify(ifUnchanged), hint: "a sha256 in hex (64 characters), e.g. from --print-hash or sha256sum" });
-  }
-  const lockTimeoutMs = parseDuration(String(opts["lock-timeout"]), "lock-timeout");
+  if (rest !== undefined && rest.length === 0) throw new UsageError({ what: "missing command after --", hint: `put the command after --: ${usage}` });
+  if (append && rest) throw new UsageError({ what: "--append reads stdin; it takes no command", hint: `drop --append to write CMD's output: ${usage}` });
 
   const content: Content = edit
     ? { kind: "edit", argv: rest! }
@@ -95,26 +82,26 @@ async function body({ opts, positionals, rest }: ParsedArgs): Promise<number> {
   let res;
   try {
     res = await replaceAtomically(file, content, {
-      mode,
-      mkdir: opts.mkdir === true,
-      fsync: opts["no-fsync"] !== true,
-      backupSuffix: opts.backup as string | undefined,
-      ifUnchanged,
-      ifAbsent: opts["if-absent"] === true,
-      lock: opts.lock === true,
-      lockTimeoutMs,
-      noEmpty: opts["no-empty"] === true,
-      hash: opts["print-hash"] === true,
+      mode: opts.mode === undefined ? undefined : parseInt(opts.mode, 8),
+      mkdir: opts.mkdir,
+      fsync: !opts["no-fsync"],
+      backupSuffix: opts.backup,
+      ifUnchanged: opts["if-unchanged"],
+      ifAbsent: opts["if-absent"],
+      lock: opts.lock,
+      lockTimeoutMs: opts["lock-timeout"],
+      noEmpty: opts["no-empty"],
+      hash: opts["print-hash"],
       command: `${PROGRAM} ${file}`,
     });
   } catch (err) {
     if (quiet && err instanceof AnswerNo) return err.exitCode;
     throw err;
   }
-  if (!quiet) for (const p of res.removedTemps) printError(`${PROGRAM}: removed a dead writer's temp file: ${p}`);
+  if (!quiet) for (const p of res.removedTemps) printError(noticeLine(PROGRAM, "removed a dead writer's temp file", p));
   if (!res.committed) {
     const code = res.childExitCode ?? 70;
-    if (!quiet) printError(`${PROGRAM}: command failed: ${rest?.[0]} (exit ${code}; ${file} left unchanged)`);
+    if (!quiet) printError(noticeLine(PROGRAM, "command failed", rest?.[0], `exit ${code}; ${file} left unchanged`));
     return code;
   }
   if (res.sha256) stdout.write(`${res.sha256}\n`);

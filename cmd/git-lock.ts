@@ -3,10 +3,9 @@
  * serialize scripts on a repository (design.md §4). Also answers as `git lock ...`
  * when on PATH. Thin: one lib call per subcommand, then output + exit code.
  */
-import { runMainWithSubcommands } from "./_shared/main";
+import { runMainWithSubcommands, subcommand } from "./_shared/main";
 import { printError, stdout } from "./_shared/io";
-import type { CommandTable, OptionTable, ParsedArgs } from "../lib/cli/options";
-import { parseDuration } from "../lib/core/duration";
+import { defineCommand, type OptionTable } from "../lib/cli/options";
 import { EXIT } from "../lib/core/exit";
 import { cleanLocks, scanLocks, waitForLocks, type ScanOptions } from "../lib/git/gitlock";
 import { actionOf, keptLines, LOCKFILE_PID_HINT, lockJson, removalLine, statusLines } from "../lib/git/report";
@@ -14,13 +13,19 @@ import { runLocked } from "../lib/git/run";
 
 const P = "git-lock";
 
-const repo: OptionTable = { repo: { type: "string", complete: "dir", describe: "Repository (work tree or git dir); default: the current directory, or GIT_DIR" } };
-const staleAfter: OptionTable = {
-  "stale-after": { type: "string", describe: "Age after which a lock with no live holder is stale (default 30s, 10s for run locks; 15m/1h when liveness is not visible)" },
-};
-const quiet: OptionTable = { quiet: { type: "boolean", alias: "q", describe: "Print nothing but errors" } };
+const repo = {
+  repo: { type: "string", complete: "dir", describe: "Repository (work tree or git dir); default: the current directory, or GIT_DIR" },
+} as const satisfies OptionTable;
+const staleAfter = {
+  "stale-after": {
+    type: "string",
+    kind: "duration",
+    describe: "Age after which a lock with no live holder is stale (default 30s, 10s for run locks; 15m/1h when liveness is not visible)",
+  },
+} as const satisfies OptionTable;
+const quiet = { quiet: { type: "boolean", alias: "q", describe: "Print nothing but errors" } } as const satisfies OptionTable;
 
-const status: CommandTable = {
+const status = defineCommand({
   command: "git-lock status",
   usage: ["$0 [--repo PATH] [--json] [--stale-after D] [-- LOCK...]"],
   description: "List the repository's lock files with a verdict each: active, young, stale or unknown. Exit 0: nothing stale; 1: stale locks exist.",
@@ -37,9 +42,9 @@ const status: CommandTable = {
     ...quiet,
   },
   maxPositionals: Infinity,
-};
+});
 
-const clean: CommandTable = {
+const clean = defineCommand({
   command: "git-lock clean",
   usage: ["$0 [--repo PATH] [--dry-run] [--stale-after D] [--force] [--json] [-- LOCK...]"],
   description:
@@ -58,9 +63,9 @@ const clean: CommandTable = {
     ...quiet,
   },
   maxPositionals: Infinity,
-};
+});
 
-const wait: CommandTable = {
+const wait = defineCommand({
   command: "git-lock wait",
   usage: ["$0 [--repo PATH] [--timeout D] [--clean]"],
   description: "Wait until no live lock remains in the repository. Exit 75 when the timeout runs out first.",
@@ -70,15 +75,15 @@ const wait: CommandTable = {
   ],
   options: {
     ...repo,
-    timeout: { type: "string", describe: "Give up after this long (exit 75)", default: "60s" },
+    timeout: { type: "string", kind: "duration", describe: "Give up after this long (exit 75)", default: "60s" },
     clean: { type: "boolean", describe: "Remove stale locks while waiting" },
     ...staleAfter,
     ...quiet,
   },
   maxPositionals: 0,
-};
+});
 
-const run: CommandTable = {
+const run = defineCommand({
   command: "git-lock run",
   usage: ["$0 [--repo PATH] [--name NAME] [--timeout D] -- CMD [ARG...]"],
   description:
@@ -89,15 +94,15 @@ const run: CommandTable = {
   ],
   options: {
     ...repo,
-    name: { type: "string", describe: "Lock name: hardshell-NAME.lock", default: "run" },
-    timeout: { type: "string", describe: "Wait at most this long for the lock (exit 75)", default: "60s" },
-    "stale-after": { type: "string", describe: "Take over a lock whose owner is dead after this long (default 10s)", hidden: true },
+    name: { type: "string", pattern: /^[A-Za-z0-9._-]+$/, expect: "letters, digits, '.', '_' and '-' only", describe: "Lock name: hardshell-NAME.lock", default: "run" },
+    timeout: { type: "string", kind: "duration", describe: "Wait at most this long for the lock (exit 75)", default: "60s" },
+    "stale-after": { type: "string", kind: "duration", describe: "Take over a lock whose owner is dead after this long (default 10s)", hidden: true },
   },
   maxPositionals: 0,
   passThrough: true,
-};
+});
 
-const overview: CommandTable = {
+const overview = defineCommand({
   command: "git-lock",
   usage: ["$0 status|clean|wait|run [opts]", "git lock status|clean|wait|run [opts]"],
   description: "Find git lock files, tell live from stale, remove only stale ones; serialize scripts on a repository.",
@@ -111,16 +116,11 @@ const overview: CommandTable = {
     "Exit codes: 0 done (status: nothing stale; run: CMD's own exit code); 1 status: stale locks exist, clean: a stale lock could not be removed; " +
     "64 usage; 66 not a repository; 69 run: CMD not found; 75 wait, run: still locked when --timeout ran out; " +
     "128+N killed by signal N (run: CMD killed by it).",
-};
+});
 
-function scanOpts(a: ParsedArgs): ScanOptions {
-  const o = a.opts;
-  return {
-    repo: o.repo as string | undefined,
-    staleAfterMs: o["stale-after"] !== undefined ? parseDuration(o["stale-after"] as string, "stale-after") : undefined,
-    force: o.force === true,
-    paths: a.positionals,
-  };
+/** What status, clean and wait share: the repository, the threshold, the locks named. */
+function scanOpts(o: { repo?: string; "stale-after"?: number; force?: boolean }, paths: string[]): ScanOptions {
+  return { repo: o.repo, staleAfterMs: o["stale-after"], force: o.force === true, paths };
 }
 
 function json(v: unknown): void {
@@ -128,52 +128,30 @@ function json(v: unknown): void {
 }
 
 await runMainWithSubcommands(P, overview, {
-  status: {
-    table: status,
-    body: (a) => {
-      const r = scanLocks(scanOpts(a));
+  status: subcommand(status, (a) => {
+      const r = scanLocks(scanOpts(a.opts, a.positionals));
       if (a.opts.json) json(r.locks.map((j) => lockJson(j)));
       else if (!a.opts.quiet) {
         for (const l of statusLines(r)) stdout.write(`${l}\n`);
         if (r.noHolderRecord) printError(`${P}: ${LOCKFILE_PID_HINT}`);
       }
       return r.locks.some((j) => j.verdict === "stale") ? EXIT.NO : EXIT.OK;
-    },
-  },
-  clean: {
-    table: clean,
-    body: async (a) => {
-      const r = await cleanLocks({ ...scanOpts(a), dryRun: a.opts["dry-run"] === true });
+  }),
+  clean: subcommand(clean, async (a) => {
+      const r = await cleanLocks({ ...scanOpts(a.opts, a.positionals), dryRun: a.opts["dry-run"] });
       if (a.opts.json) json(r.locks.map((j) => lockJson(j, actionOf(r, j))));
       // Each removal is reported on stderr (design.md §4) unless --quiet (design.md §2.2).
       if (!a.opts.quiet) for (const x of r.removals) printError(removalLine(P, x, r.dryRun));
       if (!a.opts.quiet && !a.opts.json) for (const l of keptLines(P, r)) printError(l);
       return r.removals.some((x) => !r.dryRun && !x.outcome.removed && x.outcome.why !== "gone") ? EXIT.NO : EXIT.OK;
-    },
-  },
-  wait: {
-    table: wait,
-    body: async (a) => {
-      const r = await waitForLocks({
-        ...scanOpts(a),
-        timeoutMs: parseDuration(a.opts.timeout as string, "timeout"),
-        clean: a.opts.clean === true,
-      });
+  }),
+  wait: subcommand(wait, async (a) => {
+      const r = await waitForLocks({ ...scanOpts(a.opts, a.positionals), timeoutMs: a.opts.timeout, clean: a.opts.clean });
       if (!a.opts.quiet) for (const x of r.removals) printError(removalLine(P, x, false));
       return EXIT.OK;
-    },
-  },
-  run: {
-    table: run,
-    body: async (a) => {
-      const r = await runLocked({
-        repo: a.opts.repo as string | undefined,
-        name: a.opts.name as string,
-        timeoutMs: parseDuration(a.opts.timeout as string, "timeout"),
-        staleMs: a.opts["stale-after"] !== undefined ? parseDuration(a.opts["stale-after"] as string, "stale-after") : undefined,
-        command: a.rest ?? [],
-      });
+  }),
+  run: subcommand(run, async (a) => {
+      const r = await runLocked({ repo: a.opts.repo, name: a.opts.name, timeoutMs: a.opts.timeout, staleMs: a.opts["stale-after"], command: a.rest ?? [] });
       return r.exitCode;
-    },
-  },
+  }),
 });

@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     process.stderr.write(OVERVIEW);
     process.exit(64);
   }
-  process.stderr.write(`hardshell: unknown command ${JSON.stringify(word)} (choose from ${Object.keys(COMMANDS).join(", ")})\n`);
+  process.stderr.write(`hardshell: unknown command: ${JSON.stringify(word)} (one of ${Object.keys(COMMANDS).join(", ")})\n`);
   process.exit(64);
 }
 

@@ -5,16 +5,20 @@
  *
  * - `--help` (lazy yargs), `--version`, `--completion`, `--man` (the man page,
  *   lib/cli/man.ts) are answered here.
- * - HardshellError -> one stderr line `<command>: <message>`, its exit code.
+ * - HardshellError -> one stderr line built by errorLine (lib/core/errors.ts), its exit code;
+ *   a usage error gets the parser's "did you mean ...?" notes added to its hint.
+ * - Hooks: `soft` names a boolean option that turns every failure (usage
+ *   included) into its diagnostic and exit 0; `atExit` runs on every exit
+ *   after the outcome was printed (sqlite-exec --stats).
  * - Anything else is a bug: exit 70 with "please report".
  * - SIGINT/SIGTERM/SIGHUP -> registered cleanups, then exit 128+N.
  * - HARDSHELL_DEBUG=1 adds the stack trace.
  */
 import pkg from "../../package.json" with { type: "json" };
-import { HardshellError, InterruptedError, errorText } from "../../lib/core/errors";
+import { errorLine, HardshellError, InterruptedError, errorText, UsageError, withHint } from "../../lib/core/errors";
 import { EXIT } from "../../lib/core/exit";
 import { installSignalHandlers } from "../../lib/core/signals";
-import { parseArgs, wantsHelp, wantsVersion, type CommandTable, type ParsedArgs } from "../../lib/cli/options";
+import { optionWords, parseArgs, wantsHelp, wantsVersion, type CommandTable, type OptionTable, type ParsedArgs } from "../../lib/cli/options";
 import { printError, stdout } from "./io";
 
 export const VERSION: string = pkg.version;
@@ -27,7 +31,9 @@ function debugEnabled(): boolean {
 export function reportError(program: string, err: unknown): number {
   if (err instanceof InterruptedError) return err.exitCode;
   if (err instanceof HardshellError) {
-    printError(`${program}: ${err.message}`);
+    // Printed already, from a timer that could not wait for us (lib/sqlite/interrupt.ts).
+    if ((err as { alreadyPrinted?: boolean }).alreadyPrinted === true) return err.exitCode;
+    printError(errorLine(program, err));
     if (debugEnabled()) printError(String((err as Error).stack ?? err) + (err.cause ? `\ncause: ${String((err.cause as Error)?.stack ?? err.cause)}` : ""));
     return err.exitCode;
   }
@@ -49,17 +55,29 @@ export async function printHelp(table: CommandTable, to: "stdout" | "stderr" = "
   else stdout.write(text);
 }
 
+export interface MainHooks {
+  /** argv without the program name (default: process.argv.slice(2)). */
+  argv?: readonly string[];
+  /** A boolean option that, when given, turns any failure (a usage error too) into its diagnostic and exit 0. */
+  soft?: string;
+  /** Runs on every exit but a signal's, after the outcome was printed. */
+  atExit?: () => void;
+}
+
 /**
  * Run a single-table command. `body` gets the parsed arguments and returns
  * the exit code.
  */
-export async function runMain(
+export async function runMain<O extends OptionTable>(
   program: string,
-  table: CommandTable,
-  body: (args: ParsedArgs) => Promise<number> | number,
-  argv: readonly string[] = process.argv.slice(2),
+  table: CommandTable<O>,
+  body: (args: ParsedArgs<O>) => Promise<number> | number,
+  hooks: MainHooks = {},
 ): Promise<never> {
+  const argv = hooks.argv ?? process.argv.slice(2);
   installSignalHandlers((_sig, code) => finish(code));
+  let notes: string[] = [];
+  let code: number;
   try {
     // With the table: `--arg -h` binds "-h", it does not ask for help.
     if (wantsHelp(argv, table)) {
@@ -81,10 +99,27 @@ export async function runMain(
       finish(EXIT.OK);
     }
     const args = parseArgs(table, argv);
-    finish(await body(args));
+    notes = args.notes;
+    code = await body(args);
   } catch (err) {
-    finish(reportError(program, err));
+    let e = err;
+    if (e instanceof UsageError) for (const n of notes) e = withHint(e as UsageError, n);
+    code = reportError(program, e);
+    // `--soft` as an option word (not an option's value), even when the rest did not parse.
+    if (hooks.soft !== undefined && !(err instanceof InterruptedError) && optionWords(table, argv).includes(`--${hooks.soft}`)) code = EXIT.OK;
   }
+  hooks.atExit?.();
+  finish(code);
+}
+
+/** A subcommand: its table and body, typed together by `subcommand()`. */
+export interface Subcommand {
+  table: CommandTable;
+  body: (args: ParsedArgs) => Promise<number> | number;
+}
+
+export function subcommand<O extends OptionTable>(table: CommandTable<O>, body: (args: ParsedArgs<O>) => Promise<number> | number): Subcommand {
+  return { table, body: body as unknown as Subcommand["body"] };
 }
 
 /**
@@ -94,10 +129,11 @@ export async function runMain(
 export async function runMainWithSubcommands(
   program: string,
   overview: CommandTable,
-  subcommands: Record<string, { table: CommandTable; body: (args: ParsedArgs) => Promise<number> | number }>,
+  subcommands: Record<string, Subcommand>,
   argv: readonly string[] = process.argv.slice(2),
 ): Promise<never> {
   installSignalHandlers((_sig, code) => finish(code));
+  let notes: string[] = [];
   try {
     const name = argv[0];
     const sub = name !== undefined && Object.hasOwn(subcommands, name) ? subcommands[name] : undefined;
@@ -129,7 +165,7 @@ export async function runMainWithSubcommands(
       throw new (await import("../../lib/core/errors")).UsageError({
         what: "unknown subcommand",
         subject: JSON.stringify(name),
-        hint: `choose from ${Object.keys(subcommands).join(", ")}`,
+        hint: `one of ${Object.keys(subcommands).join(", ")}`,
       });
     }
     const rest = argv.slice(1);
@@ -137,8 +173,12 @@ export async function runMainWithSubcommands(
       await printHelp(sub.table);
       finish(EXIT.OK);
     }
-    finish(await sub.body(parseArgs(sub.table, rest)));
+    const args = parseArgs(sub.table, rest);
+    notes = args.notes;
+    finish(await sub.body(args));
   } catch (err) {
-    finish(reportError(program, err));
+    let e = err;
+    if (e instanceof UsageError) for (const n of notes) e = withHint(e as UsageError, n);
+    finish(reportError(program, e));
   }
 }

@@ -63,9 +63,9 @@ export class UncreatableDirError extends PermissionError {
   readonly errno: string;
   constructor(d: { dir: string; target: string; errno: string; cause?: unknown }) {
     super({
-      what: `cannot replace: the file system of its directory ${d.dir} does not allow creating files (${d.errno})`,
+      what: `cannot replace: the file system of its directory ${d.dir} does not allow creating files`,
       subject: d.target,
-      hint: "a pseudo file system such as /proc or /sys cannot hold a replacement; write such files in place; nothing written",
+      hint: `${d.errno}: a pseudo file system such as /proc or /sys cannot hold a replacement; write such files in place; nothing written`,
       cause: d.cause,
     });
     this.dir = d.dir;

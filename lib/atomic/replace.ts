@@ -70,7 +70,7 @@ import {
 } from "node:fs";
 import { constants as osc } from "node:os";
 import { basename, join } from "node:path";
-import { AnswerNo, CantCreateError, errnoOf, fromErrno, HardshellError, IoError, NoInputError, UnavailableError } from "../core/errors";
+import { AnswerNo, CantCreateError, displayPath, errnoOf, fromErrno, HardshellError, IoError, NoInputError, UnavailableError } from "../core/errors";
 import { holdLock, lockPathFor, type HeldLock } from "../core/lock";
 import { checkpointSignals, onSignal, registerCleanup } from "../core/signals";
 import { UncreatableDirError } from "./errors";
@@ -140,7 +140,7 @@ function openRegularForRead(path: string): number {
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: path });
+    throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: displayPath(path), hint: "atomic-write only replaces regular files" });
   }
   return fd;
 }
@@ -282,7 +282,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
   const base = basename(t.target);
   const result: ReplaceResult = { committed: false, target: t.target, bytes: 0, removedTemps: [] };
 
-  if (opts.ifAbsent && t.stat) throw new AnswerNo({ what: "file already exists", subject: t.path, hint: "--if-absent: left unchanged" });
+  if (opts.ifAbsent && t.stat) throw new AnswerNo({ what: "file already exists", subject: displayPath(t.path), hint: "--if-absent: left unchanged" });
 
   let lock: HeldLock | undefined;
   const wantLock = opts.lock || opts.ifUnchanged !== undefined || content.kind === "edit" || content.kind === "append";
@@ -321,7 +321,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
 
     // Current state, re-read under the lock.
     const current = currentStat(t.target);
-    if (opts.ifAbsent && current) throw new AnswerNo({ what: "file already exists", subject: t.path, hint: "--if-absent: left unchanged" });
+    if (opts.ifAbsent && current) throw new AnswerNo({ what: "file already exists", subject: displayPath(t.path), hint: "--if-absent: left unchanged" });
     if (opts.ifUnchanged !== undefined) {
       const want = opts.ifUnchanged.toLowerCase();
       const have = current ? sha256File(t.target) : undefined;
@@ -381,7 +381,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
     }
 
     if (opts.noEmpty && result.bytes === 0) {
-      throw new AnswerNo({ what: "refusing to replace with empty content", subject: t.path, hint: "--no-empty: left unchanged" });
+      throw new AnswerNo({ what: "refusing to replace with empty content", subject: displayPath(t.path), hint: "--no-empty: left unchanged" });
     }
     // The hash of what the temp file holds, read back: the bytes may never have passed through
     // this process (splice, clone), and it is what a later --if-unchanged compares against.
@@ -398,19 +398,19 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
 
     // From here to the rename everything is synchronous: no signal handler can run in between.
     const now = currentStat(t.target);
-    if (opts.ifAbsent && now) throw new AnswerNo({ what: "file already exists", subject: t.path, hint: "--if-absent: left unchanged" });
+    if (opts.ifAbsent && now) throw new AnswerNo({ what: "file already exists", subject: displayPath(t.path), hint: "--if-absent: left unchanged" });
     applyMetadata(temp.fd, now, opts.mode);
     closeSync(temp.fd);
     const committedTemp = temp;
     temp = { path: committedTemp.path, fd: -1 };
-    if (lock?.compromised) throw new IoError({ what: "lock was lost while writing", subject: lock.lockPath, hint: "FILE left unchanged" });
+    if (lock?.compromised) throw new IoError({ what: "lock was lost while writing", subject: displayPath(lock.lockPath), hint: "FILE left unchanged" });
     if (opts.backupSuffix !== undefined && now) result.backup = makeBackup(t.target, t.dir, base, opts.backupSuffix);
 
     if (opts.ifAbsent) {
       try {
         linkSync(tempPath, t.target); // fails EEXIST instead of replacing: race-free create
       } catch (err) {
-        if (errnoOf(err) === "EEXIST") throw new AnswerNo({ what: "file already exists", subject: t.path, hint: "--if-absent: left unchanged" });
+        if (errnoOf(err) === "EEXIST") throw new AnswerNo({ what: "file already exists", subject: displayPath(t.path), hint: "--if-absent: left unchanged" });
         throw fromErrno(err, { what: "cannot create", subject: t.target });
       }
       try {
@@ -464,7 +464,7 @@ function isDirectory(path: string): boolean {
 function currentStat(path: string) {
   try {
     const st = lstatSync(path);
-    if (!st.isFile()) throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: path });
+    if (!st.isFile()) throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: displayPath(path), hint: "atomic-write only replaces regular files" });
     mayReplace(path, st); // a file planted meanwhile in a shared sticky directory is not ours to replace
     return st;
   } catch (err) {

@@ -39,7 +39,7 @@
  */
 import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readlinkSync, type Stats } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { CantCreateError, errnoOf, fromErrno } from "../core/errors";
+import { CantCreateError, displayPath, errnoHint, errnoOf, fromErrno } from "../core/errors";
 import { isSharedStickyDir, ProtectedPathError } from "./errors";
 
 export interface Target {
@@ -117,7 +117,7 @@ export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Tar
   let lostRaces = 0;
   let viaSymlink = false;
   const created: string[] = [];
-  if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: path, hint: "atomic-write only replaces regular files" });
+  if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: displayPath(path), hint: "atomic-write only replaces regular files" });
   while (pending.length > 0) {
     const name = pending.shift()!;
     const last = pending.length === 0;
@@ -126,7 +126,7 @@ export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Tar
         dir = dirname(dir); // `dir` holds no symlink, so this is the physical parent, as the kernel's `..`
         dirSt = lstatDir(dir);
       }
-      if (last) throw new CantCreateError({ what: "refusing to replace a directory", subject: dir, hint: "atomic-write only replaces regular files" });
+      if (last) throw new CantCreateError({ what: "refusing to replace a directory", subject: displayPath(dir), hint: "atomic-write only replaces regular files" });
       continue;
     }
     const cur = join(dir, name);
@@ -135,23 +135,23 @@ export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Tar
       st = lstatSync(cur);
     } catch (err) {
       const code = errnoOf(err);
-      if (code === "ENOTDIR") throw new CantCreateError({ what: "a parent of the file is not a directory", subject: dir });
+      if (code === "ENOTDIR") throw new CantCreateError({ what: "a parent of the file is not a directory", subject: displayPath(dir) });
       if (code !== "ENOENT") throw fromErrno(err, { what: "cannot examine", subject: cur });
       if (last) return { path, target: cur, dir, viaSymlink, created }; // missing final target: created by the commit
       if (opts.mkdir !== true) {
-        throw new CantCreateError({ what: "directory does not exist", subject: join(cur, ...pending.slice(0, -1)), hint: `use --mkdir to create it for ${path}` });
+        throw new CantCreateError({ what: "directory does not exist", subject: displayPath(join(cur, ...pending.slice(0, -1))), hint: `use --mkdir to create it for ${displayPath(path)}` });
       }
       if (makeDir(cur)) {
         created.push(cur);
         fsyncDir(dir); // the new entry must be durable in its parent before anything is created inside it
       } else if (++lostRaces > MAX_HOPS) {
-        throw new CantCreateError({ what: "cannot create directory: it keeps appearing and disappearing", subject: cur });
+        throw new CantCreateError({ what: "cannot create directory: it keeps appearing and disappearing", subject: displayPath(cur) });
       }
       pending.unshift(name); // examine what is there now: ours, or what a concurrent creator made
       continue;
     }
     if (st.isSymbolicLink()) {
-      if (++hops > MAX_HOPS) throw new CantCreateError({ what: "too many levels of symbolic links", subject: path });
+      if (++hops > MAX_HOPS) throw new CantCreateError({ what: "too many levels of symbolic links", subject: displayPath(path) });
       checkFollow(dir, dirSt, cur, st);
       viaSymlink = true;
       let to: string;
@@ -165,7 +165,7 @@ export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Tar
         dirSt = lstatDir(dir);
       }
       pending.unshift(...to.split("/").filter((c) => c !== ""));
-      if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: cur, hint: "atomic-write only replaces regular files" });
+      if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: displayPath(cur), hint: "atomic-write only replaces regular files" });
       continue;
     }
     if (st.isDirectory() && !last) {
@@ -173,15 +173,15 @@ export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Tar
       dirSt = st;
       continue;
     }
-    if (!last) throw new CantCreateError({ what: "a parent of the file is not a directory", subject: cur });
+    if (!last) throw new CantCreateError({ what: "a parent of the file is not a directory", subject: displayPath(cur) });
     if (!st.isFile()) {
-      throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: cur, hint: "atomic-write only replaces regular files" });
+      throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: displayPath(cur), hint: "atomic-write only replaces regular files" });
     }
     checkReplace(dir, dirSt, cur, st);
     return { path, target: cur, dir, stat: st, viaSymlink, created };
   }
   /* c8 ignore next */
-  throw new CantCreateError({ what: "refusing to replace a directory", subject: dir });
+  throw new CantCreateError({ what: "refusing to replace a directory", subject: displayPath(dir) });
 }
 
 /** mkdir(2) one directory; false when it already exists (a concurrent creator). */
@@ -192,7 +192,7 @@ function makeDir(dir: string): boolean {
   } catch (err) {
     const code = errnoOf(err);
     if (code === "EEXIST") return false;
-    if (code === "ENOTDIR") throw new CantCreateError({ what: "cannot create directory", subject: dir, hint: code });
+    if (code === "ENOTDIR") throw new CantCreateError({ what: "cannot create directory", subject: displayPath(dir), hint: errnoHint(code) });
     throw fromErrno(err, { what: "cannot create directory", subject: dir });
   }
 }

@@ -62,8 +62,8 @@ export function wrap(text: string, width: number, indent: number, first = indent
   return out;
 }
 
-function aliasesOf(spec: OptionSpec): string[] {
-  return spec.alias === undefined ? [] : Array.isArray(spec.alias) ? spec.alias : [spec.alias];
+function aliasesOf(spec: OptionSpec): readonly string[] {
+  return spec.alias === undefined ? [] : typeof spec.alias === "string" ? [spec.alias] : spec.alias;
 }
 
 function optionName(name: string, spec: OptionSpec): string {

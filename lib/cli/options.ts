@@ -11,6 +11,26 @@
  * `choices` or a non-numeric number is a UsageError (exit 64). Values are
  * never coerced silently: `parse-numbers` is off, so `--param x=007` stays text.
  *
+ * The table is typed: each option's value type follows from its spec
+ * (`OptsOf`), so a command reads `opts.timeout` as a number of ms without a
+ * cast. Value kinds are checked here, once, with one wording for every bad
+ * value (`badValue`, lib/core/errors.ts):
+ *   kind "duration"   text like 250ms, 10s, 5m (design.md §2.3) -> whole ms
+ *   kind "count"      a whole number >= `min` (default 0)
+ *   type "number"     a decimal number
+ *   choices           one of a list (`ignoreCase`: given in any case, returned as listed)
+ *   pattern           a RegExp the text must match; `expect` says what that means
+ *   conflicts         options that cannot be given together with this one
+ *   requires          an option that must be given with this one
+ * Booleans are false and arrays empty when not given; `given` tells which
+ * options were on the command line (not just defaulted).
+ *
+ * A forgotten `--` is the likeliest cause of some errors, so those carry a
+ * "did you forget `--`?" hint: an unknown option or an extra word in a
+ * command that takes `-- CMD`, and a word after a bare optional-value option
+ * that is one of its values (`--checkpoint FULL`: "did you mean
+ * --checkpoint=FULL?", `notes`, which runMain adds to any later usage error).
+ *
  * `optionalValue` options (`--backup[=SUFFIX]`, `--checkpoint[=MODE]`) take a
  * value only in the `--opt=VALUE` form, so `--backup FILE` never eats FILE.
  *
@@ -25,14 +45,29 @@
 // The browser build is yargs-parser without its Node config-file loader (which
 // imports util/path/fs/module): measured 3.5 ms vs 5.7 ms for a compiled no-op.
 import yargsParser from "yargs-parser/browser";
-import { UsageError } from "../core/errors";
+import { badValue, UsageError } from "../core/errors";
+import { durationMs, DURATION_EXAMPLES } from "../core/duration";
 
 export interface OptionSpec {
+  /** How the option is written and shown in --help ("count" is yargs' repeat counter; no command uses it). */
   type: "string" | "boolean" | "number" | "array" | "count";
+  /** What the value means; the parsed value is a number for both. */
+  kind?: "duration" | "count";
+  /** Smallest accepted value of a "count" (default 0). */
+  min?: number;
+  /** The text must match; `expect` describes a good value for the error's hint. */
+  pattern?: RegExp;
+  expect?: string;
+  /** Options that cannot be given together with this one. */
+  conflicts?: readonly string[];
+  /** An option that must be given when this one is. */
+  requires?: string;
   describe: string;
-  alias?: string | string[];
+  alias?: string | readonly string[];
   default?: unknown;
   choices?: readonly string[];
+  /** Accept `choices` in any case; the value is returned as spelled in `choices`. */
+  ignoreCase?: boolean;
   /** `--opt` alone or `--opt=VALUE`; the next word is never taken as the value. Value when alone: "". */
   optionalValue?: boolean;
   /** Help group heading, e.g. "Retry budget:". */
@@ -44,7 +79,25 @@ export interface OptionSpec {
 
 export type OptionTable = Record<string, OptionSpec>;
 
-export interface CommandTable {
+/** The parsed value type of one option spec. */
+export type ValueOf<S extends OptionSpec> = S extends { kind: "duration" | "count" }
+  ? number
+  : S extends { type: "boolean" }
+    ? boolean
+    : S extends { type: "number" | "count" }
+      ? number
+      : S extends { type: "array" }
+        ? string[]
+        : S extends { choices: readonly (infer C extends string)[] }
+          ? C | (S extends { optionalValue: true } ? "" : never)
+          : string;
+
+/** Parsed options of a table: always present for booleans, arrays and options with a default; else possibly undefined. */
+export type OptsOf<O extends OptionTable> = {
+  -readonly [K in keyof O]: O[K] extends { type: "boolean" | "array" } | { default: {} } ? ValueOf<O[K]> : ValueOf<O[K]> | undefined;
+};
+
+export interface CommandTable<O extends OptionTable = OptionTable> {
   /** Program name as shown, e.g. "sqlite-exec" or "git-lock status". */
   command: string;
   /** Usage lines, `$0` stands for the command. */
@@ -52,12 +105,17 @@ export interface CommandTable {
   description: string;
   /** At least two real examples: [command line, what it does]. */
   examples: [string, string][];
-  options: OptionTable;
+  options: O;
   /** Maximum number of positionals (Infinity for any). */
   maxPositionals?: number;
   /** Accepts `-- CMD [ARG...]`. */
   passThrough?: boolean;
   epilog?: string;
+}
+
+/** A command table with its option types kept, so `parseArgs` can type what it returns. */
+export function defineCommand<const O extends OptionTable>(table: CommandTable<O>): CommandTable<O> {
+  return table;
 }
 
 /** Options every command has (design.md §2.2). */
@@ -66,15 +124,19 @@ export const COMMON_OPTIONS: OptionTable = {
   version: { type: "boolean", describe: "Print the command's version and exit" },
 };
 
-export interface ParsedArgs {
-  opts: Record<string, unknown>;
+export interface ParsedArgs<O extends OptionTable = OptionTable> {
+  opts: OptsOf<O>;
   positionals: string[];
   /** Words after `--`, or undefined when there was no `--`. */
   rest?: string[];
+  /** Options given on the command line (canonical names), as opposed to defaulted. */
+  given: ReadonlySet<string>;
+  /** "did you mean ...?" notes for a usage error found later (e.g. `--checkpoint FULL`). */
+  notes: string[];
 }
 
-function aliasesOf(spec: OptionSpec): string[] {
-  return spec.alias === undefined ? [] : Array.isArray(spec.alias) ? spec.alias : [spec.alias];
+function aliasesOf(spec: OptionSpec): readonly string[] {
+  return spec.alias === undefined ? [] : typeof spec.alias === "string" ? [spec.alias] : spec.alias;
 }
 
 /** Takes a value in the next word when given without `=VALUE`. */
@@ -87,6 +149,8 @@ interface HeadScan {
   words: string[];
   /** The words before `--` that are options or positionals, i.e. not the value of an option. */
   optionWords: string[];
+  /** `--opt VALUE` where --opt takes its value only as `--opt=VALUE` and VALUE is one of its choices. */
+  notes: string[];
 }
 
 /**
@@ -98,6 +162,7 @@ function scanHead(options: OptionTable, head: readonly string[]): HeadScan {
   const { known, canonical } = nameMaps(options);
   const words: string[] = [];
   const optionWords: string[] = [];
+  const notes: string[] = [];
   for (let i = 0; i < head.length; i++) {
     const w = head[i]!;
     optionWords.push(w);
@@ -123,11 +188,13 @@ function scanHead(options: OptionTable, head: readonly string[]): HeadScan {
     }
     if (spec && spec.optionalValue && w.startsWith("--")) {
       words.push(`${w}=`); // `--opt` alone: yargs-parser must not take the next word
+      const next = head[i + 1];
+      if (next !== undefined && choiceOf(spec, next) !== undefined) notes.push(`did you mean ${w}=${next}?`);
       continue;
     }
     words.push(w);
   }
-  return { words, optionWords };
+  return { words, optionWords, notes };
 }
 
 const nameMapCache = new WeakMap<OptionTable, { known: Map<string, OptionSpec>; canonical: Map<string, string> }>();
@@ -163,20 +230,158 @@ export function optionWords(table: CommandTable | undefined, argv: readonly stri
   return scanHead(allOptions(table), head).optionWords;
 }
 
+/** `value` as spelled in the spec's choices, or undefined when it is none of them. */
+function choiceOf(spec: OptionSpec, value: string): string | undefined {
+  if (!spec.choices) return undefined;
+  if (spec.choices.includes(value)) return value;
+  if (!spec.ignoreCase) return undefined;
+  const v = value.toUpperCase();
+  return spec.choices.find((c) => c.toUpperCase() === v);
+}
+
+/** The hint for a forgotten `--`: the first word that was meant to be the command. */
+function forgotDashDash(word: string | undefined): string {
+  return word === undefined ? "did you forget `--` before the command?" : `did you forget \`--\` before ${JSON.stringify(word)}?`;
+}
+
+/** Validate and convert one given option value (raw text from argv) per its spec. */
+function convert(name: string, spec: OptionSpec, v: unknown, command: string): unknown {
+  if (spec.type === "string" || spec.type === "number") {
+    if (Array.isArray(v)) {
+      throw new UsageError({ what: "option given more than once", subject: `--${name}`, hint: `see ${command} --help` });
+    }
+    if (typeof v !== "string" || (v === "" && !spec.optionalValue)) {
+      throw new UsageError({ what: "option needs a value", subject: `--${name}`, hint: `see ${command} --help` });
+    }
+  }
+  if (spec.type === "array") return (v as unknown[]).map(String);
+  if (typeof v !== "string") return v;
+  if (spec.kind === "duration") {
+    const ms = durationMs(v);
+    if (ms === undefined) throw badValue(name, v, `a duration such as ${DURATION_EXAMPLES}`);
+    return ms;
+  }
+  if (spec.kind === "count") {
+    const min = spec.min ?? 0;
+    const n = /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw badValue(name, v, `a whole number >= ${min}`);
+    return n;
+  }
+  if (spec.type === "number") {
+    const n = Number(v);
+    if (!/^-?\d+(\.\d+)?$/.test(v.trim()) || !Number.isFinite(n)) throw badValue(name, v, "a number");
+    return n;
+  }
+  if (spec.choices && v !== "") {
+    const c = choiceOf(spec, v);
+    if (c === undefined) throw badValue(name, v, `one of ${spec.choices.join(", ")}`);
+    return c;
+  }
+  if (spec.pattern && !(spec.optionalValue && v === "") && !spec.pattern.test(v)) {
+    throw badValue(name, v, spec.expect ?? `text matching ${spec.pattern.source}`);
+  }
+  return v;
+}
+
 /** Parse argv (without the program name) against a table. Throws UsageError. */
-export function parseArgs(table: CommandTable, argv: readonly string[]): ParsedArgs {
+export function parseArgs<O extends OptionTable>(table: CommandTable<O>, argv: readonly string[]): ParsedArgs<O> {
   const options: OptionTable = allOptions(table);
   const dashdash = argv.indexOf("--");
   const head = dashdash === -1 ? [...argv] : argv.slice(0, dashdash);
   const rest = dashdash === -1 ? undefined : argv.slice(dashdash + 1);
+  const help = `see ${table.command} --help`;
 
-  const cfg: yargsParser.Options = {
-    boolean: [],
-    string: [],
-    number: [],
-    array: [],
-    count: [],
-    alias: {},
+  const known = new Map<string, string>(); // any accepted name -> canonical key
+  for (const [name, spec] of Object.entries(options)) {
+    known.set(name, name);
+    for (const a of aliasesOf(spec)) known.set(a, name);
+  }
+
+  const fast = fastParse(options, known, head);
+  let argvOut: Record<string, unknown>;
+  let parsedPositionals: unknown[];
+  let notes: string[] = [];
+  if (fast) {
+    argvOut = fast.opts;
+    parsedPositionals = fast.positionals;
+    notes = fast.notes;
+  } else {
+    // `--opt VALUE` -> `--opt=VALUE` (VALUE may look like an option); `--opt` (optional value, alone) -> `--opt=`.
+    const scan = scanHead(options, head);
+    notes = scan.notes;
+    const parsed = yargsParser.detailed(scan.words, yargsConfig(options));
+    if (parsed.error) throw new UsageError({ what: parsed.error.message, hint: help });
+    argvOut = parsed.argv as Record<string, unknown>;
+    parsedPositionals = parsed.argv._;
+  }
+  const positionals = parsedPositionals.map(String);
+  const max = table.maxPositionals ?? Infinity;
+  // A command that takes `-- CMD` and got more words than it takes, with no `--`: CMD's words were read as ours.
+  const forgot = table.passThrough && rest === undefined && positionals.length > max ? forgotDashDash(positionals[max]) : undefined;
+
+  const opts: Record<string, unknown> = {};
+  const given = new Set<string>();
+  for (const [key, value] of Object.entries(argvOut)) {
+    if (key === "_" || key === "--" || key === "$0") continue;
+    const canonical = known.get(key);
+    if (!canonical) {
+      throw new UsageError({ what: "unknown option", subject: key.length === 1 ? `-${key}` : `--${key}`, hint: forgot ?? help });
+    }
+    opts[canonical] = value;
+    given.add(canonical);
+  }
+  for (const [name, spec] of Object.entries(options)) {
+    const v = opts[name];
+    if (v === undefined) {
+      // A default written as text ("30s") is converted like a given value; a typed one (8) is already its value.
+      if (typeof spec.default === "string" && spec.kind) opts[name] = convert(name, spec, spec.default, table.command);
+      else if (spec.default !== undefined) opts[name] = spec.default;
+      else if (spec.type === "boolean") opts[name] = false;
+      else if (spec.type === "array") opts[name] = [];
+      continue;
+    }
+    opts[name] = convert(name, spec, v, table.command);
+  }
+  for (const name of given) {
+    const spec = options[name]!;
+    for (const other of spec.conflicts ?? []) {
+      if (given.has(other)) throw new UsageError({ what: "conflicting options", subject: `--${name} and --${other}`, hint: "give one or the other" });
+    }
+    if (spec.requires !== undefined && !given.has(spec.requires)) {
+      throw new UsageError({ what: `--${name} needs --${spec.requires}`, hint: `add --${spec.requires}, or drop --${name}` });
+    }
+  }
+  if (positionals.length > max) {
+    const hint = forgot ?? (notes.length ? `${notes.join("; ")}` : help);
+    throw new UsageError({ what: "unexpected argument", subject: JSON.stringify(positionals[max]), hint });
+  }
+  const result = { opts: opts as OptsOf<O>, positionals, given, notes };
+  if (rest !== undefined && !table.passThrough) {
+    // `--` only ends option parsing: what follows is positional.
+    positionals.push(...rest);
+    if (positionals.length > max) {
+      throw new UsageError({ what: "unexpected argument", subject: JSON.stringify(positionals[max]), hint: help });
+    }
+    return result;
+  }
+  return { ...result, rest };
+}
+
+const yargsConfigCache = new WeakMap<OptionTable, yargsParser.Options>();
+/** yargs-parser's configuration for a table; only the slow path (short options, `-`, ...) needs it. */
+function yargsConfig(options: OptionTable): yargsParser.Options {
+  let cfg = yargsConfigCache.get(options);
+  if (cfg) return cfg;
+  const lists: Record<"boolean" | "string" | "array" | "count", string[]> = { boolean: [], string: [], array: [], count: [] };
+  const alias: Record<string, string[]> = {};
+  for (const [name, spec] of Object.entries(options)) {
+    if (aliasesOf(spec).length) alias[name] = [...aliasesOf(spec)];
+    // Numbers are validated by convert(), never coerced; optional values are rewritten by scanHead().
+    lists[spec.type === "number" || spec.optionalValue ? "string" : spec.type].push(name);
+  }
+  cfg = {
+    ...lists,
+    alias,
     configuration: {
       "boolean-negation": false,
       "camel-case-expansion": false,
@@ -191,94 +396,8 @@ export function parseArgs(table: CommandTable, argv: readonly string[]): ParsedA
       "halt-at-non-option": false,
     },
   };
-  const known = new Map<string, string>(); // any accepted name -> canonical key
-  for (const [name, spec] of Object.entries(options)) {
-    known.set(name, name);
-    for (const a of aliasesOf(spec)) known.set(a, name);
-    if (aliasesOf(spec).length) (cfg.alias as Record<string, string[]>)[name] = aliasesOf(spec);
-    if (spec.optionalValue) continue; // handled below, by rewriting argv
-    const t = spec.type === "number" ? "string" : spec.type; // numbers validated here, not coerced
-    (cfg[t] as string[]).push(name);
-  }
-
-  // `--opt VALUE` -> `--opt=VALUE` (VALUE may look like an option); `--opt` (optional value, alone) -> `--opt=`.
-  const words = scanHead(options, head).words;
-  for (const [name, spec] of Object.entries(options)) if (spec.optionalValue) (cfg.string as string[]).push(name);
-
-  const fast = fastParse(options, known, head);
-  let argvOut: Record<string, unknown>;
-  let parsedPositionals: unknown[];
-  if (fast) {
-    argvOut = fast.opts;
-    parsedPositionals = fast.positionals;
-  } else {
-    const parsed = yargsParser.detailed(words, cfg);
-    if (parsed.error) {
-      throw new UsageError({ what: parsed.error.message, hint: `see ${table.command} --help` });
-    }
-    argvOut = parsed.argv as Record<string, unknown>;
-    parsedPositionals = parsed.argv._;
-  }
-  const opts: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(argvOut)) {
-    if (key === "_" || key === "--" || key === "$0") continue;
-    const canonical = known.get(key);
-    if (!canonical) {
-      throw new UsageError({
-        what: "unknown option",
-        subject: key.length === 1 ? `-${key}` : `--${key}`,
-        hint: `see ${table.command} --help`,
-      });
-    }
-    opts[canonical] = value;
-  }
-  for (const [name, spec] of Object.entries(options)) {
-    let v = opts[name];
-    if (v === undefined) {
-      if (spec.default !== undefined) opts[name] = spec.default;
-      continue;
-    }
-    if (spec.type === "string" || spec.type === "number") {
-      if (Array.isArray(v)) {
-        throw new UsageError({ what: "option given more than once", subject: `--${name}`, hint: `see ${table.command} --help` });
-      }
-      if (typeof v !== "string" || (v === "" && !spec.optionalValue)) {
-        throw new UsageError({ what: "option needs a value", subject: `--${name}`, hint: `see ${table.command} --help` });
-      }
-    }
-    if (spec.type === "array") {
-      v = (v as unknown[]).map(String);
-      opts[name] = v;
-    }
-    if (spec.type === "number") {
-      const n = Number(v);
-      if (!/^-?\d+(\.\d+)?$/.test(String(v).trim()) || !Number.isFinite(n)) {
-        throw new UsageError({ what: `--${name} needs a number`, subject: JSON.stringify(v) });
-      }
-      opts[name] = n;
-    }
-    if (spec.choices && v !== "" && !(spec.choices as readonly unknown[]).includes(v)) {
-      throw new UsageError({
-        what: `invalid value for --${name}`,
-        subject: JSON.stringify(v),
-        hint: `choose from ${spec.choices.join(", ")}`,
-      });
-    }
-  }
-  const positionals = parsedPositionals.map(String);
-  const max = table.maxPositionals ?? Infinity;
-  if (positionals.length > max) {
-    throw new UsageError({ what: "unexpected argument", subject: JSON.stringify(positionals[max]), hint: `see ${table.command} --help` });
-  }
-  if (rest !== undefined && !table.passThrough) {
-    // `--` only ends option parsing: what follows is positional.
-    positionals.push(...rest);
-    if (positionals.length > max) {
-      throw new UsageError({ what: "unexpected argument", subject: JSON.stringify(positionals[max]), hint: `see ${table.command} --help` });
-    }
-    return { opts, positionals };
-  }
-  return { opts, positionals, rest };
+  yargsConfigCache.set(options, cfg);
+  return cfg;
 }
 
 /**
@@ -295,9 +414,10 @@ function fastParse(
   options: OptionTable,
   known: Map<string, string>,
   head: readonly string[],
-): { opts: Record<string, unknown>; positionals: string[] } | undefined {
+): { opts: Record<string, unknown>; positionals: string[]; notes: string[] } | undefined {
   const opts: Record<string, unknown> = {};
   const positionals: string[] = [];
+  const notes: string[] = [];
   for (let i = 0; i < head.length; i++) {
     const w = head[i]!;
     if (w === "" || w === "-" || w === "--" || (w.startsWith("-") && !w.startsWith("--"))) return undefined;
@@ -320,6 +440,8 @@ function fastParse(
       value = w.slice(eq + 1);
     } else if (spec.optionalValue) {
       value = "";
+      const next = head[i + 1];
+      if (next !== undefined && choiceOf(spec, next) !== undefined) notes.push(`did you mean ${w}=${next}?`);
     } else {
       const next = head[i + 1];
       if (next === undefined) return undefined;
@@ -331,7 +453,7 @@ function fastParse(
     else if (prev !== undefined) opts[key] = [...([] as unknown[]).concat(prev), value]; // "given more than once" below
     else opts[key] = value;
   }
-  return { opts, positionals };
+  return { opts, positionals, notes };
 }
 
 /**

@@ -196,7 +196,7 @@ export function discoverRepo(opts: DiscoverOptions = {}): GitRepo {
   let found: Found | undefined;
   if (opts.repo !== undefined) {
     const start = resolve(cwd, opts.repo);
-    if (!isDir(start)) throw new NoInputError({ what: "repository does not exist", subject: opts.repo });
+    if (!isDir(start)) throw new NoInputError({ what: "repository does not exist", subject: opts.repo, hint: "check the --repo path" });
     found = walkUp(start, env);
     if (!found) throw new NoInputError({ what: "not a git repository", subject: opts.repo, hint: "--repo must be inside a work tree or a git dir" });
   } else if (env.GIT_DIR) {

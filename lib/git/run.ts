@@ -47,7 +47,7 @@ export interface RunOptions extends DiscoverOptions {
 /** The run lock path for a repository and NAME. */
 export function runLockPath(commonDir: string, name = "run"): string {
   if (!/^[A-Za-z0-9._-]+$/.test(name) || name.startsWith(".")) {
-    throw new UsageError({ what: "bad --name", subject: JSON.stringify(name), hint: "letters, digits, '.', '_' and '-' only" });
+    throw new UsageError({ what: "bad value for --name", subject: JSON.stringify(name), hint: "letters, digits, '.', '_' and '-' only" });
   }
   return join(commonDir, `hardshell-${name}.lock`);
 }

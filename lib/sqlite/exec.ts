@@ -11,9 +11,15 @@
  * repeat them (./output.ts states the rule), or collected per transaction
  * after its COMMIT (`onCommitted`); either way a retried attempt never prints twice.
  *
- * Calling sequence: execSqlite(request) -> ExecResult; errors are thrown as
+ * Calling sequence: selectMode(inputs) -> ExecMode (which of SQL argument,
+ * --file, stdin, --each or a maintenance mode, and their conflicts; reads the
+ * SQL text), then execSqlite(request) -> ExecResult; errors are thrown as
  * HardshellError values (lib/core/errors.ts), never printed here.
- * Out of scope: argv, output formatting (format.ts), stdin.
+ *
+ * SQL or rows from a terminal are a usage error, as sqlite3 users expect from
+ * a non-interactive tool: a forgotten SQL argument would otherwise wait for
+ * input that never comes (`timeout 2 sqlite-exec db` never ending).
+ * Out of scope: argv, output formatting (format.ts).
  */
 import { openDatabase, type OpenOptions } from "./open";
 import { bindScript, type Bindings } from "./params";
@@ -21,6 +27,10 @@ import { runTransaction, scriptPlan, type ResultSet, type RunOptions, type RunOu
 import { splitSql } from "./split";
 import type { EachInput, InputFormat } from "./batch";
 import type { RowOutput } from "./output";
+import { fromErrno, UsageError } from "../core/errors";
+
+/** wal_checkpoint modes (--checkpoint[=MODE]); PASSIVE when none is given. */
+export const CHECKPOINT_MODES = ["PASSIVE", "FULL", "RESTART", "TRUNCATE"] as const;
 
 export type ExecMode =
   | { kind: "script"; sql: string; bindings: Bindings }
@@ -28,6 +38,65 @@ export type ExecMode =
   | { kind: "check" }
   | { kind: "checkpoint"; mode: string }
   | { kind: "backup"; dest: string };
+
+/** Where the work comes from, as the command line said it (already validated by the option table). */
+export interface ModeInputs {
+  /** The second positional: SQL text, or "-" for stdin. */
+  sqlArg?: string;
+  file?: string;
+  each?: string;
+  check: boolean;
+  checkpoint?: string;
+  backup?: string;
+  input: InputFormat;
+  batch: number;
+  bindings: Bindings;
+  /** Is stdin a terminal? (default: isatty(0)). */
+  stdinIsTerminal?: () => boolean;
+}
+
+function stdinIsTerminal(): boolean {
+  return (require("node:tty") as typeof import("node:tty")).isatty(0);
+}
+
+/**
+ * The mode a command line asks for. Exactly one source of work: the SQL
+ * argument, --file, --each, a maintenance option, or else stdin. Reads the
+ * SQL text (--file, stdin) here; --each's rows stay on stdin for batch.ts.
+ */
+export async function selectMode(m: ModeInputs): Promise<ExecMode> {
+  const maint = m.check ? "--check" : m.checkpoint !== undefined ? "--checkpoint" : m.backup !== undefined ? "--backup" : undefined;
+  const sources = [m.sqlArg !== undefined && m.sqlArg !== "-" ? "SQL argument" : "", m.file !== undefined ? "--file" : "", m.each !== undefined ? "--each" : "", maint ?? ""].filter(Boolean);
+  if (sources.length > 1) throw new UsageError({ what: "conflicting inputs", subject: sources.join(" and "), hint: "give SQL one way only" });
+  if (m.check) return { kind: "check" };
+  if (m.checkpoint !== undefined) return { kind: "checkpoint", mode: m.checkpoint };
+  if (m.backup !== undefined) return { kind: "backup", dest: m.backup };
+  const tty = m.stdinIsTerminal ?? stdinIsTerminal;
+  if (m.each !== undefined) {
+    if (tty()) throw new UsageError({ what: "--each reads its rows from stdin, and stdin is a terminal", hint: "pipe the rows in, e.g. jq -c '.[]' rows.json | sqlite-exec DB --each SQL" });
+    return { kind: "each", sql: m.each, rows: { fd: 0 }, input: m.input, batch: m.batch };
+  }
+  if (m.file !== undefined) return { kind: "script", sql: await readSqlFile(m.file), bindings: m.bindings };
+  if (m.sqlArg !== undefined && m.sqlArg !== "-") return { kind: "script", sql: m.sqlArg, bindings: m.bindings };
+  if (tty()) throw new UsageError({ what: "no SQL given, and stdin is a terminal", hint: "give SQL as an argument, with --file FILE, or on a pipe: sqlite-exec DB 'SQL'" });
+  return { kind: "script", sql: await readStdinText(), bindings: m.bindings };
+}
+
+async function readSqlFile(file: string): Promise<string> {
+  try {
+    return await Bun.file(file).text();
+  } catch (err) {
+    throw fromErrno(err, { what: "cannot read SQL file", subject: file });
+  }
+}
+
+async function readStdinText(): Promise<string> {
+  try {
+    return await Bun.stdin.text();
+  } catch (err) {
+    throw fromErrno(err, { what: "cannot read stdin" });
+  }
+}
 
 export interface ExecRequest {
   open: OpenOptions;

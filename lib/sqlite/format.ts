@@ -26,6 +26,7 @@
  */
 import type { ResultSet } from "./run";
 import type { SqlValue } from "./params";
+import { formatDuration } from "../core/duration";
 
 export type Format = "tsv" | "csv" | "json" | "jsonl" | "table";
 export const FORMATS: readonly Format[] = ["tsv", "csv", "json", "jsonl", "table"];
@@ -254,4 +255,23 @@ export function rawValue(sets: readonly ResultSet[], nullText = ""): string | Ui
     return typeof v === "string" ? v : valueText(v);
   }
   return undefined;
+}
+
+/** `--raw` from a RawOutput's value: unescaped, NULL as `nullText`, undefined when there was no row. */
+export function rawText(v: SqlValue | undefined, nullText = ""): string | Uint8Array | undefined {
+  if (v === undefined) return undefined;
+  if (v === null) return nullText;
+  if (v instanceof Uint8Array) return v;
+  return typeof v === "string" ? v : valueText(v);
+}
+
+/** `--check`'s report: "ok", or one line per problem; as JSON `{ok, problems}` for --json / --format json. */
+export function checkReport(r: { ok: boolean; problems: readonly string[] }, format: Format): string {
+  if (format === "json") return JSON.stringify({ ok: r.ok, problems: r.problems }) + "\n";
+  return r.ok ? "ok\n" : r.problems.map((p) => p.replace(/\n/g, " ") + "\n").join("");
+}
+
+/** `--stats`: what the retry loop did, printed on every exit (an exit 75 is when it matters most). */
+export function statsText(s: { attempts: number; waitedMs: number }, totalMs: number): string {
+  return `attempts=${s.attempts} waited=${formatDuration(s.waitedMs)} total=${formatDuration(totalMs)}`;
 }

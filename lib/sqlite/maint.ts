@@ -116,7 +116,7 @@ class CheckpointBusy extends Error {
 export async function checkpoint(conn: Connection, mode: string, opts: RunOptions): Promise<RunOutcome> {
   const m = (mode || "PASSIVE").toUpperCase();
   if (!(CHECKPOINT_MODES as readonly string[]).includes(m)) {
-    throw new UsageError({ what: "invalid value for --checkpoint", subject: JSON.stringify(mode), hint: `choose from ${CHECKPOINT_MODES.join(", ")}` });
+    throw new UsageError({ what: "bad value for --checkpoint", subject: JSON.stringify(mode), hint: `one of ${CHECKPOINT_MODES.join(", ")}` });
   }
   const stmts = splitSql(`PRAGMA wal_checkpoint(${m})`);
   return runTransaction(conn, scriptPlan(stmts, [undefined]), {
@@ -193,7 +193,7 @@ export async function backup(conn: Connection, dest: string, opts: RunOptions): 
   try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw new PermissionError({ what: "cannot write backup", subject: dest, hint: `permission denied: this user cannot create files in ${dir}`, cause: err });
+    throw new PermissionError({ what: "cannot write backup", subject: dest, hint: `EACCES: permission denied; this user cannot create files in ${dir}`, cause: err });
   }
   sweepDeadTemps(dir, basename(dest));
   const tmp = join(dir, `.${basename(dest)}.hardshell-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);

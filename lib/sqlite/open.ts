@@ -32,7 +32,7 @@
  * transaction is rolled back when the connection closes or the process dies).
  */
 import { Database } from "bun:sqlite";
-import { CantCreateError, NoInputError, PermissionError, UsageError, fromErrno, HardshellError } from "../core/errors";
+import { badValue, CantCreateError, NoInputError, PermissionError, UsageError, fromErrno, HardshellError } from "../core/errors";
 import { registerCleanup } from "../core/signals";
 import { toHardshellError } from "./errors";
 
@@ -59,11 +59,7 @@ export function parsePragmas(specs: readonly string[] = []): [string, string][] 
     const name = (eq < 0 ? spec : spec.slice(0, eq)).trim();
     const value = eq < 0 ? "" : spec.slice(eq + 1).trim();
     if (eq < 0 || !NAME_RE.test(name) || !VALUE_RE.test(value)) {
-      throw new UsageError({
-        what: "bad --pragma",
-        subject: JSON.stringify(spec),
-        hint: "use NAME=VALUE with VALUE an integer or a keyword, e.g. cache_size=-20000",
-      });
+      throw badValue("pragma", spec, "NAME=VALUE with VALUE an integer or a keyword, e.g. cache_size=-20000");
     }
     return [name, value];
   });
@@ -71,14 +67,10 @@ export function parsePragmas(specs: readonly string[] = []): [string, string][] 
 
 /** Check option combinations that cannot work, before touching the file. */
 export function validateOpenOptions(o: OpenOptions): void {
-  if (o.readOnly && o.create) throw new UsageError({ what: "--read-only and --create exclude each other" });
-  if (o.readOnly && o.wal) throw new UsageError({ what: "--read-only and --wal exclude each other", hint: "--wal changes the file" });
+  if (o.readOnly && o.create) throw new UsageError({ what: "conflicting options", subject: "--read-only and --create", hint: "give one or the other" });
+  if (o.readOnly && o.wal) throw new UsageError({ what: "conflicting options", subject: "--read-only and --wal", hint: "--wal changes the file" });
   if (o.synchronous !== undefined && !(SYNCHRONOUS_MODES as readonly string[]).includes(o.synchronous.toUpperCase())) {
-    throw new UsageError({
-      what: "invalid value for --synchronous",
-      subject: JSON.stringify(o.synchronous),
-      hint: `choose from ${SYNCHRONOUS_MODES.join(", ")}`,
-    });
+    throw badValue("synchronous", o.synchronous, `one of ${SYNCHRONOUS_MODES.join(", ")}`);
   }
   parsePragmas(o.pragmas);
 }
@@ -142,13 +134,13 @@ function diagnoseOpenFailure(o: OpenOptions, err: unknown): HardshellError {
       if (code === "ENOENT" || code === "ENOTDIR") {
         const dir = dirname(path);
         if (denied(dir, constants.W_OK | constants.X_OK)) {
-          return new PermissionError({ what: "cannot create database", subject: path, hint: `permission denied: this user cannot write in ${dir}`, cause: err });
+          return new PermissionError({ what: "cannot create database", subject: path, hint: `EACCES: permission denied; this user cannot write in ${dir}`, cause: err });
         }
         return new CantCreateError({ what: "cannot create database", subject: path, hint: "does its directory exist?", cause: err });
       }
       return fromErrno(serr, { what: "cannot open database", subject: path });
     }
-    if (st.isDirectory()) return new CantCreateError({ what: "database path is a directory", subject: path, cause: err });
+    if (st.isDirectory()) return new CantCreateError({ what: "database path is a directory", subject: path, hint: "give the path of a database file, e.g. DIR/app.db", cause: err });
     if (denied(path, constants.R_OK)) {
       return new PermissionError({
         what: "permission denied",

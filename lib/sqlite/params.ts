@@ -22,7 +22,7 @@
  * `bindStatement()` per --each row) before the transaction, so every retry binds
  * exactly the same values.
  */
-import { DataError, UsageError, fromErrno } from "../core/errors";
+import { badValue, DataError, UsageError, fromErrno } from "../core/errors";
 import type { ParamRef, SqlStatement } from "./split";
 
 export type SqlValue = string | bigint | number | null | Uint8Array;
@@ -36,7 +36,7 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 function bad(spec: string, hint: string): UsageError {
-  return new UsageError({ what: "bad --param", subject: JSON.stringify(spec), hint });
+  return badValue("param", spec, hint);
 }
 
 /** Parse one `NAME[:TYPE]=VALUE` (or `NAME:null`). */

@@ -58,7 +58,7 @@
  */
 import type { Statement } from "bun:sqlite";
 import { retryWithBackoff, type BackoffEnv, type BackoffPolicy, type RetryState } from "../core/backoff";
-import { PermissionError, TempFailError, HardshellError } from "../core/errors";
+import { formatParts, PermissionError, TempFailError, HardshellError } from "../core/errors";
 import { formatDuration } from "../core/duration";
 import { checkpointSignals } from "../core/signals";
 import { isBusy, sqliteErrorInfo, toHardshellError, StatementDeadlineError } from "./errors";
@@ -113,6 +113,8 @@ export interface RunOptions {
   stopExitCode?: number;
   /** Stream rows here instead of collecting them in RunOutcome.sets (./output.ts). */
   output?: RowOutput;
+  /** Running tally over every transaction of the run, kept up to date on failure too (--stats on every exit). */
+  stats?: { attempts: number; waitedMs: number };
 }
 
 /**
@@ -268,7 +270,7 @@ function arm(conn: Connection, opts: RunOptions, where: () => string | undefined
     exitCode: opts.stopExitCode,
     message: () => {
       const t = deadlineText(conn, opts, where(), note());
-      return `${t.what}: ${t.subject} (${t.hint})`;
+      return formatParts(t.what, t.subject, t.hint);
     },
   });
 }
@@ -445,6 +447,7 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
   try {
     const r = await retryWithBackoff(
       async (state) => {
+        if (opts.stats) opts.stats.attempts++;
         await opts.guard?.enter(conn);
         try {
           let left = opts.policy.deadlineMs - (performance.now() - start);
@@ -472,7 +475,10 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
         policy: opts.policy,
         env: opts.env,
         isRetryable: (err) => isBusy(err) || (opts.guard?.isHeld(err) ?? false),
-        onRetry: opts.onRetry,
+        onRetry: (err, state, delayMs) => {
+          if (opts.stats) opts.stats.waitedMs += delayMs;
+          opts.onRetry?.(err, state, delayMs);
+        },
         onExhausted: (last, state) => {
           const info = sqliteErrorInfo(last);
           return new TempFailError({

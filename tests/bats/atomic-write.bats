@@ -826,7 +826,7 @@ aw_wait_adopted() {
   assert_output --partial '"-h"'
   run "$AW" --if-unchanged --version f <<<"new"
   assert_failure 64                       # a (malformed) hash, not a version request
-  assert_output --partial 'bad --if-unchanged: "--version"'
+  assert_output --partial 'bad value for --if-unchanged: "--version"'
   run "$AW" --lock-timeout -5s --lock f <<<"new"
   assert_failure 64
   assert_equal "$(cat f)" "old"
@@ -933,4 +933,55 @@ big_old() {
   assert_equal "$(stat -c %s f)" 270009
   assert_equal "$(tail -c 3 f)" "end"
   assert_equal "$(head -c 200006 f | tail -c 6)" "middle"
+}
+
+# ---------------------------------------------------------------- messages: one shape, `--` hints
+
+@test "a forgotten -- before the command is named in the hint, not just 'unknown option', and FILE stays as it was" {
+  bats_require_minimum_version 1.5.0
+  echo 41 > c
+  run --separate-stderr "$AW" --edit c sh -c 'read n; echo $((n+1))'
+  assert_failure 64
+  assert_equal "$stderr" 'atomic-write: unknown option: -c (did you forget `--` before "sh"?)'
+  assert_equal "$(cat c)" "41"
+  assert_equal "$(leftovers . c)" ""
+}
+
+@test "missing command after -- says where the command goes" {
+  bats_require_minimum_version 1.5.0
+  echo old > f
+  run --separate-stderr "$AW" f --
+  assert_failure 64
+  assert_equal "$stderr" "atomic-write: missing command after -- (put the command after --: atomic-write [opts] FILE -- CMD [ARG...])"
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(leftovers . f)" ""
+}
+
+@test "a negative --lock-timeout is the one bad-value line, saying what a duration looks like" {
+  bats_require_minimum_version 1.5.0
+  echo old > f
+  run --separate-stderr "$AW" --lock --lock-timeout -5s f <<<"new"
+  assert_failure 64
+  assert_equal "$stderr" 'atomic-write: bad value for --lock-timeout: "-5s" (a duration such as 250ms, 10s, 5m)'
+  run --separate-stderr "$AW" --mode 999 f <<<"new"
+  assert_failure 64
+  assert_equal "$stderr" 'atomic-write: bad value for --mode: "999" (octal, e.g. 0644)'
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(leftovers . f)" ""
+}
+
+@test "an errno is named inside the hint, after the path as the user typed it (run as nobody)" {
+  bats_require_minimum_version 1.5.0
+  command -v setpriv >/dev/null || skip "setpriv missing: cannot drop root, and root bypasses permissions"
+  d=$(mktemp -d /tmp/hs-aw-msg.XXXXXX)
+  chmod 755 "$d"
+  mkdir "$d/sub" && chmod 555 "$d/sub"
+  # nobody cannot reach dist/ in a checkout under a 0700 directory: run a copy.
+  b=$(mktemp -d /tmp/hs-aw-bin.XXXXXX) && chmod 755 "$b" && cp "$(readlink -f "$AW")" "$b/hardshell" && ln -s hardshell "$b/atomic-write"
+  run --separate-stderr bash -c 'cd "$1" && exec setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/tmp TMPDIR=/tmp "$2/atomic-write" sub/f' _ "$d" "$b" <<<"new"
+  rc=$status err=$stderr left=$(leftovers "$d/sub")
+  rm -rf "$d" "$b"
+  [ "$rc" -eq 77 ] || { echo "status $rc: $err"; false; }
+  [[ "$err" =~ ^atomic-write:\ cannot\ create\ temp\ file:\ sub/\.f\.hardshell-[0-9]+-[0-9a-f]+\.tmp\ \(EACCES:\ permission\ denied\)$ ]] || { echo "stderr: $err"; false; }
+  assert_equal "$left" ""
 }

@@ -903,3 +903,27 @@ ran"
   [ ! -e "$T/ran" ]
   [ -z "$(leftovers "$G" | grep hardshell)" ]
 }
+
+# ---------------------------------------------------------------- messages: one shape, `--` hints
+
+@test "git-lock run without -- names the forgotten -- instead of a bare 'unexpected argument', and runs nothing" {
+  bats_require_minimum_version 1.5.0
+  run --separate-stderr git-lock run touch ran
+  assert_failure 64
+  assert_equal "$stderr" 'git-lock: unexpected argument: "touch" (did you forget `--` before "touch"?)'
+  [ ! -e ran ]
+  [ ! -e "$G/hardshell-run.lock" ]
+}
+
+@test "a repository that does not exist, and a bad --timeout, each get one line with a hint" {
+  bats_require_minimum_version 1.5.0
+  run --separate-stderr git-lock status --repo "$T/nope"
+  assert_failure 66
+  assert_equal "$stderr" "git-lock: repository does not exist: $T/nope (check the --repo path)"
+  run --separate-stderr git-lock wait --repo "$R" --timeout -5s
+  assert_failure 64
+  assert_equal "$stderr" 'git-lock: bad value for --timeout: "-5s" (a duration such as 250ms, 10s, 5m)'
+  run --separate-stderr git-lock run --repo "$R" --name 'a/b' -- true
+  assert_failure 64
+  assert_equal "$stderr" "git-lock: bad value for --name: \"a/b\" (letters, digits, '.', '_' and '-' only)"
+}

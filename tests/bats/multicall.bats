@@ -77,7 +77,7 @@ bats_require_minimum_version 1.5.0
   [[ "$stderr" == *"atomic-write"*"git-lock"*"sqlite-exec"* ]]
   run hardshell frobnicate
   assert_failure 64
-  assert_output --partial 'unknown command "frobnicate"'
+  assert_output --partial 'unknown command: "frobnicate" (one of '
   run hardshell --list
   assert_success
   assert_output $'atomic-write\ngit-lock\nsqlite-exec'

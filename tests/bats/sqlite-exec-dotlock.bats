@@ -127,7 +127,7 @@ start_holder() {
   assert_success
   assert_output "2"
   assert_equal "$(printf '%s\n' "$stderr" | wc -l)" "1"
-  assert_equal "$stderr" "sqlite-exec: warning: $DB.lock exists (a node-sqlite3-wasm client may be writing without SQLite locks; pass --dotlock to honour its lock)"
+  assert_equal "$stderr" "sqlite-exec: warning: a node-sqlite3-wasm lock exists: $DB.lock (a node-sqlite3-wasm client may be writing without SQLite locks; pass --dotlock to honour its lock)"
   rmdir "$DB.lock"
   run --separate-stderr "$SE" "$DB" "SELECT count(*) FROM t"
   assert_equal "$stderr" ""

@@ -488,12 +488,12 @@ local_teardown() { if [ -n "${PUB:-}" ]; then rm -rf "$PUB"; fi; }
 
   run --separate-stderr as_nobody --create ro/new.db "CREATE TABLE x(a)"
   assert_failure 77
-  assert_equal "$stderr" "sqlite-exec: cannot create database: ro/new.db (permission denied: this user cannot write in ro)"
+  assert_equal "$stderr" "sqlite-exec: cannot create database: ro/new.db (EACCES: permission denied; this user cannot write in ro)"
   [ ! -e ro/new.db ]
 
   run --separate-stderr as_nobody ro/j.db --backup bk/copy.db
   assert_failure 77
-  assert_equal "$stderr" "sqlite-exec: cannot write backup: bk/copy.db (permission denied: this user cannot create files in bk)"
+  assert_equal "$stderr" "sqlite-exec: cannot write backup: bk/copy.db (EACCES: permission denied; this user cannot create files in bk)"
   assert_equal "$(leftovers bk)" ""
 
   run --separate-stderr as_nobody --read-only ro/w.db "SELECT * FROM t"
@@ -634,4 +634,81 @@ print(r.returncode, r.stdout.strip(), r.stderr.strip())
   run "$SE" "$DB" "SELECT ?" --arg
   assert_failure 64
   assert_equal "$(count)" "4"
+}
+
+# ---------------------------------------------------------------- messages: one shape, `--` hints, --stats, terminals
+
+@test "--checkpoint FULL (the mode as a separate word) suggests --checkpoint=FULL, and nothing runs" {
+  sqlite3 "$DB" "PRAGMA journal_mode=WAL; INSERT INTO t(v) VALUES ('a')" >/dev/null
+  wal_before=$(stat -c %s "$DB-wal" 2>/dev/null || echo none)
+  run --separate-stderr "$SE" "$DB" --checkpoint FULL
+  assert_failure 64
+  assert_equal "$stderr" "sqlite-exec: conflicting inputs: SQL argument and --checkpoint (give SQL one way only; did you mean --checkpoint=FULL?)"
+  assert_equal "$(stat -c %s "$DB-wal" 2>/dev/null || echo none)" "$wal_before"
+  run "$SE" "$DB" --checkpoint=full
+  assert_success
+}
+
+@test "a bad value of any option is said one way: bad value for --NAME: \"TEXT\" (what would do)" {
+  run --separate-stderr "$SE" --format xml "$DB" "SELECT 1"
+  assert_failure 64
+  assert_equal "$stderr" 'sqlite-exec: bad value for --format: "xml" (one of tsv, csv, json, jsonl, table)'
+  run --separate-stderr "$SE" --retries many "$DB" "SELECT 1"
+  assert_failure 64
+  assert_equal "$stderr" 'sqlite-exec: bad value for --retries: "many" (a whole number >= 0)'
+  run --separate-stderr "$SE" --busy-timeout 5x "$DB" "SELECT 1"
+  assert_failure 64
+  assert_equal "$stderr" 'sqlite-exec: bad value for --busy-timeout: "5x" (a duration such as 250ms, 10s, 5m)'
+  run --separate-stderr "$SE" --param x "$DB" "INSERT INTO t(v) VALUES (:x)"
+  assert_failure 64
+  [[ "$stderr" == 'sqlite-exec: bad value for --param: "x" ('* ]] || { echo "$stderr"; false; }
+  run --separate-stderr "$SE" --batch 0 "$DB" --each "INSERT INTO t(v) VALUES (:v)" <<<'{"v":"a"}'
+  assert_failure 64
+  assert_equal "$stderr" 'sqlite-exec: bad value for --batch: "0" (a whole number >= 1)'
+  assert_equal "$(count)" "0"
+}
+
+@test "a directory given as the database is 73 with a hint" {
+  mkdir d
+  run --separate-stderr "$SE" d "SELECT 1"
+  assert_failure 73
+  assert_equal "$stderr" "sqlite-exec: database path is a directory: d (give the path of a database file, e.g. DIR/app.db)"
+}
+
+@test "--stats prints its line on every exit: 75 when the budget ran out, 65 on bad SQL, 0" {
+  mkfifo ctl
+  sqlite3 "$DB" < ctl &
+  holder=$!
+  exec 7>ctl # not 3: bats reports on fd 3
+  echo "BEGIN EXCLUSIVE; INSERT INTO t(v) VALUES ('holder');" >&7
+  for _ in $(seq 100); do sqlite3 "$DB" "BEGIN IMMEDIATE; ROLLBACK" 2>/dev/null || break; sleep 0.05; done
+  run --separate-stderr "$SE" --stats --retries 2 --backoff-base 10ms --busy-timeout 10ms "$DB" "INSERT INTO t(v) VALUES ('waiter')"
+  echo "COMMIT;" >&7
+  exec 7>&-
+  wait "$holder"
+  assert_failure 75
+  [[ "$stderr" == *"database is busy"* ]] || { echo "$stderr"; false; }
+  [[ "$stderr" =~ sqlite-exec:\ stats:\ attempts=3\ waited=[0-9.]+m?s\ total= ]] || { echo "$stderr"; false; }
+  assert_equal "$(sqlite3 "$DB" 'SELECT group_concat(v) FROM t')" "holder"
+  run --separate-stderr "$SE" --stats "$DB" "SELECT * FROM nope"
+  assert_failure 65
+  [[ "$stderr" == *$'\n'"sqlite-exec: stats: attempts=1 waited=0ms total="* ]] || { echo "$stderr"; false; }
+  run --separate-stderr "$SE" --stats "$DB" "SELECT 1"
+  assert_success
+  [[ "$stderr" == "sqlite-exec: stats: attempts=1 waited=0ms total="* ]] || { echo "$stderr"; false; }
+}
+
+@test "no SQL and a terminal on stdin is a usage error (64) with a hint, not a wait forever; --each too" {
+  command -v script >/dev/null || skip "script(1) missing: no way to give a terminal as stdin"
+  run timeout 20 script -qec "$(command -v "$SE") $DB" /dev/null
+  assert_failure 64
+  assert_output --partial "sqlite-exec: no SQL given, and stdin is a terminal (give SQL as an argument, with --file FILE, or on a pipe"
+  run timeout 20 script -qec "$(command -v "$SE") $DB --each 'INSERT INTO t(v) VALUES (:v)'" /dev/null
+  assert_failure 64
+  assert_output --partial "sqlite-exec: --each reads its rows from stdin, and stdin is a terminal (pipe the rows in"
+  assert_equal "$(count)" "0"
+  # A pipe still carries SQL as before.
+  run "$SE" "$DB" <<<"INSERT INTO t(v) VALUES ('piped')"
+  assert_success
+  assert_equal "$(count)" "1"
 }

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { optionWords, parseArgs, wantsHelp, wantsVersion, type CommandTable } from "../../../lib/cli/options";
+import { defineCommand, optionWords, parseArgs, wantsHelp, wantsVersion, type CommandTable } from "../../../lib/cli/options";
 import { UsageError } from "../../../lib/core/errors";
 
-const table: CommandTable = {
+const table = defineCommand({
   command: "demo",
   usage: ["$0 [opts] FILE"],
   description: "test table",
@@ -21,11 +21,11 @@ const table: CommandTable = {
   },
   maxPositionals: 1,
   passThrough: true,
-};
+});
 
-function usageError(argv: string[]): UsageError {
+function usageError(argv: string[], t: CommandTable = table): UsageError {
   try {
-    parseArgs(table, argv);
+    parseArgs(t, argv);
   } catch (e) {
     if (e instanceof UsageError) return e;
     throw e;
@@ -89,7 +89,10 @@ describe("parseArgs fast path agrees with yargs-parser", () => {
     test(argv.join(" "), () => {
       const fast = parseArgs(table, argv);
       const slow = parseArgs(table, [...argv, "-q"]);
-      delete slow.opts.quiet;
+      expect(slow.opts.quiet).toBe(true);
+      expect(fast.opts.quiet).toBe(false);
+      delete (slow.opts as Record<string, unknown>).quiet;
+      delete (fast.opts as Record<string, unknown>).quiet;
       expect(fast.opts).toEqual(slow.opts);
       expect(fast.positionals).toEqual(slow.positionals);
     });
@@ -103,10 +106,10 @@ describe("parseArgs fast path agrees with yargs-parser", () => {
 });
 
 describe("an option that takes a value takes the next word, whatever it looks like", () => {
-  const t: CommandTable = {
+  const t = defineCommand({
     ...table,
     options: { ...table.options, name: { type: "string", alias: "n", describe: "n" }, arg: { type: "array", alias: "a", describe: "a" } },
-  };
+  });
   const looksLikeOptions = ["-h", "--help", "--version", "-5s", "-q", "--mode", "-"];
   for (const v of looksLikeOptions) {
     test(`--name ${v} / -n ${v} / -qn ${v} / --arg ${v}, on both parser paths`, () => {
@@ -141,5 +144,99 @@ describe("an option that takes a value takes the next word, whatever it looks li
   test("a value that looks like an option is still validated as a value", () => {
     expect(usageError(["--retries", "-h", "f"]).message).toContain('"-h"');
     expect(usageError(["--format", "--help", "f"]).message).toContain("tsv, csv");
+  });
+});
+
+describe("typed option kinds: one bad-value wording for every option", () => {
+  const t = defineCommand({
+    command: "kinds",
+    usage: [],
+    description: "",
+    examples: [],
+    options: {
+      timeout: { type: "string", kind: "duration", default: "30s", describe: "d" },
+      stale: { type: "string", kind: "duration", requires: "lock", describe: "d" },
+      lock: { type: "boolean", describe: "b" },
+      batch: { type: "number", kind: "count", min: 1, describe: "c" },
+      retries: { type: "number", kind: "count", default: 8, describe: "c" },
+      format: { type: "string", choices: ["tsv", "csv"], default: "tsv", describe: "f" },
+      sync: { type: "string", choices: ["OFF", "FULL"] as const, ignoreCase: true, describe: "s" },
+      checkpoint: { type: "string", optionalValue: true, choices: ["PASSIVE", "FULL"], ignoreCase: true, describe: "c" },
+      mode: { type: "string", pattern: /^[0-7]{1,4}$/, expect: "octal, e.g. 0644", describe: "m" },
+      edit: { type: "boolean", conflicts: ["append"], describe: "e" },
+      append: { type: "boolean", describe: "a" },
+      param: { type: "array", describe: "p" },
+    },
+    maxPositionals: 2,
+  });
+  test("values come back converted, typed by the table: durations in ms, counts as numbers, booleans and arrays always present", () => {
+    const r = parseArgs(t, ["--timeout", "1.5s", "--batch", "500", "db"]);
+    const timeout: number = r.opts.timeout;
+    const batch: number | undefined = r.opts.batch;
+    const edit: boolean = r.opts.edit;
+    const param: string[] = r.opts.param;
+    const sync: "OFF" | "FULL" | undefined = r.opts.sync;
+    expect([timeout, batch, edit, param, sync]).toEqual([1500, 500, false, [], undefined]);
+    expect(r.opts.retries).toBe(8);
+    expect(parseArgs(t, []).opts.timeout).toBe(30_000); // a default written as text is converted too
+  });
+  test("given lists what was on the command line, not defaults", () => {
+    const r = parseArgs(t, ["--retries", "3", "x"]);
+    expect([...r.given]).toEqual(["retries"]);
+    expect(r.given.has("timeout")).toBe(false);
+  });
+  test("choices with ignoreCase come back as listed", () => {
+    expect(parseArgs(t, ["--sync", "full"]).opts.sync).toBe("FULL");
+    expect(parseArgs(t, ["--checkpoint=full"]).opts.checkpoint).toBe("FULL");
+    expect(parseArgs(t, ["--checkpoint"]).opts.checkpoint).toBe("");
+  });
+  const bad: [string[], string][] = [
+    [["--timeout", "-5s"], 'bad value for --timeout: "-5s" (a duration such as 250ms, 10s, 5m)'],
+    [["--timeout=soon"], 'bad value for --timeout: "soon" (a duration such as 250ms, 10s, 5m)'],
+    [["--batch", "0"], 'bad value for --batch: "0" (a whole number >= 1)'],
+    [["--retries", "1.5"], 'bad value for --retries: "1.5" (a whole number >= 0)'],
+    [["--format", "xml"], 'bad value for --format: "xml" (one of tsv, csv)'],
+    [["-q", "--format", "xml"], 'unknown option: -q (see kinds --help)'],
+    [["--sync", "sometimes"], 'bad value for --sync: "sometimes" (one of OFF, FULL)'],
+    [["--mode", "999"], 'bad value for --mode: "999" (octal, e.g. 0644)'],
+    [["--edit", "--append"], "conflicting options: --edit and --append (give one or the other)"],
+    [["--stale", "5s"], "--stale needs --lock (add --lock, or drop --stale)"],
+  ];
+  for (const [argv, msg] of bad) {
+    test(`${argv.join(" ")} -> ${msg}`, () => {
+      const e = usageError(argv, t);
+      expect(e.message).toBe(msg);
+      expect(e.exitCode).toBe(64);
+    });
+  }
+  test("both parser paths give the same bad-value message", () => {
+    expect(usageError(["-h", "--timeout", "-5s"], t).message).toBe(usageError(["--timeout", "-5s"], t).message);
+    expect(usageError(["-h", "--batch", "0"], t).message).toBe(usageError(["--batch=0"], t).message);
+  });
+});
+
+describe("a forgotten `--` is named in the hint", () => {
+  const run = defineCommand({ command: "git-lock run", usage: [], description: "", examples: [], options: { name: { type: "string", describe: "n" } }, maxPositionals: 0, passThrough: true });
+  test("an extra word in a command that takes -- CMD", () => {
+    expect(usageError(["sleep", "1"], run).message).toBe('unexpected argument: "sleep" (did you forget `--` before "sleep"?)');
+  });
+  test("an unknown option that belongs to the command", () => {
+    expect(usageError(["f", "sh", "-c", "echo"]).message).toBe('unknown option: -c (did you forget `--` before "sh"?)');
+  });
+  test("an unknown option with no extra words keeps the help hint", () => {
+    expect(usageError(["--bogus", "f"]).message).toBe("unknown option: --bogus (see demo --help)");
+  });
+  test("a choice after a bare optional-value option is noted, on both parser paths", () => {
+    const t = defineCommand({
+      command: "x",
+      usage: [],
+      description: "",
+      examples: [],
+      options: { checkpoint: { type: "string", optionalValue: true, choices: ["PASSIVE", "FULL"], ignoreCase: true, describe: "c" } },
+      maxPositionals: 2,
+    });
+    expect(parseArgs(t, ["db", "--checkpoint", "FULL"]).notes).toEqual(["did you mean --checkpoint=FULL?"]);
+    expect(parseArgs(t, ["db", "-h", "--checkpoint", "full"]).notes).toEqual(["did you mean --checkpoint=full?"]);
+    expect(parseArgs(t, ["db", "--checkpoint", "other.db"]).notes).toEqual([]);
   });
 });

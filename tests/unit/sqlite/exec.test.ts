@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execSqlite, type ExecRequest } from "../../../lib/sqlite/exec";
+import { execSqlite, selectMode, type ExecRequest } from "../../../lib/sqlite/exec";
 import { parseBindings } from "../../../lib/sqlite/params";
 import type { ResultSet } from "../../../lib/sqlite/run";
 import { DataError, UsageError } from "../../../lib/core/errors";
@@ -69,5 +69,43 @@ describe("execSqlite", () => {
     const err = await execSqlite(req).catch((e) => e);
     expect(err).toBeInstanceOf(UsageError);
     expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe("selectMode", () => {
+  const base = { check: false, input: "jsonl" as const, batch: Infinity, bindings: parseBindings([], []), stdinIsTerminal: () => false };
+  const usage = async (p: Promise<unknown>): Promise<UsageError> => {
+    try {
+      await p;
+    } catch (e) {
+      if (e instanceof UsageError) return e;
+      throw e;
+    }
+    throw new Error("expected a UsageError");
+  };
+  test("exactly one source of work; the SQL argument and a maintenance option conflict", async () => {
+    expect(await selectMode({ ...base, sqlArg: "select 1" })).toMatchObject({ kind: "script", sql: "select 1" });
+    expect(await selectMode({ ...base, checkpoint: "FULL" })).toEqual({ kind: "checkpoint", mode: "FULL" });
+    expect(await selectMode({ ...base, check: true })).toEqual({ kind: "check" });
+    expect((await usage(selectMode({ ...base, sqlArg: "FULL", checkpoint: "" }))).message).toBe("conflicting inputs: SQL argument and --checkpoint (give SQL one way only)");
+    expect((await usage(selectMode({ ...base, sqlArg: "select 1", each: "insert" }))).message).toContain("SQL argument and --each");
+  });
+  test("SQL or rows from a terminal are a usage error with a hint, before anything is read", async () => {
+    const tty = { ...base, stdinIsTerminal: () => true };
+    expect((await usage(selectMode(tty))).message).toMatch(/^no SQL given, and stdin is a terminal \(give SQL as an argument/);
+    expect((await usage(selectMode({ ...tty, sqlArg: "-" }))).exitCode).toBe(64);
+    expect((await usage(selectMode({ ...tty, each: "insert into t values (:a)" }))).message).toMatch(/^--each reads its rows from stdin, and stdin is a terminal/);
+    // A terminal does not matter when the SQL comes from elsewhere.
+    expect(await selectMode({ ...tty, sqlArg: "select 1" })).toMatchObject({ kind: "script" });
+  });
+  test("a missing --file is 66 with the errno in the hint", async () => {
+    let err: unknown;
+    try {
+      await selectMode({ ...base, file: "/nonexistent/x.sql" });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as Error).message).toBe("cannot read SQL file: /nonexistent/x.sql (ENOENT: no such file or directory)");
+    expect((err as { exitCode: number }).exitCode).toBe(66);
   });
 });
