@@ -96,7 +96,9 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
   const gitRuns = { ok: 0, contention: 0, killed: 0, other: 0, vanished: 0 };
   const otherSamples: string[] = [];
   const vanishedSamples: string[] = [];
-  const planted: { path: string; ino: number }[] = [];
+  // Inode numbers are recycled within milliseconds (a removed planted lock's number goes to the
+  // next lock a git creates), so a planted lock is the same file only with the same ctime too.
+  const planted: { path: string; ino: number; ctimeMs: number }[] = [];
   let heldViolations = 0;
   let glBadExit = 0;
   const glBadSamples: string[] = [];
@@ -167,7 +169,8 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
       const fd = openSync(p, "wx"); // never clobber a lock a live git just took
       closeSync(fd);
       utimesSync(p, hourAgo, hourAgo);
-      planted.push({ path: p, ino: statSync(p).ino });
+      const st = statSync(p);
+      planted.push({ path: p, ino: st.ino, ctimeMs: st.ctimeMs });
     } catch {
       /* exists (a git holds it right now): skip */
     }
@@ -205,7 +208,15 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
 
   // No git runs any more. Plain clean: every planted (1 h old, dead) lock must go.
   const c1 = runSync([gl, "clean", "--repo", repo], { cwd: side });
-  const plantedLeft = planted.filter((p) => existsSync(p.path) && statSync(p.path).ino === p.ino).map((p) => p.path.slice(gitDir.length + 1));
+  const samePlanted = (p: (typeof planted)[number]) => {
+    try {
+      const st = statSync(p.path);
+      return st.ino === p.ino && st.ctimeMs === p.ctimeMs;
+    } catch {
+      return false;
+    }
+  };
+  const plantedLeft = planted.filter(samePlanted).map((p) => p.path.slice(gitDir.length + 1));
   const st = runSync([gl, "status", "--repo", repo, "--json"], { cwd: side });
   let staleAfter: string[] = ["(unreadable status)"];
   try {
