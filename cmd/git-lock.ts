@@ -8,7 +8,7 @@ import { printError, stdout } from "./_shared/io";
 import type { CommandTable, OptionTable, ParsedArgs } from "../lib/cli/options";
 import { parseDuration } from "../lib/core/duration";
 import { EXIT } from "../lib/core/exit";
-import { cleanLocks, scanLocks, waitForLocks, type ScanOptions } from "../lib/git/gitlock";
+import { cleanLocks, scanLocks, waitForLocks, type ScanOptions } from "../lib/git/operations";
 import { actionOf, keptLines, LOCKFILE_PID_HINT, lockJson, removalLine, statusLines } from "../lib/git/report";
 import { runLocked } from "../lib/git/run";
 

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, openSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { holdLock } from "../../../lib/core/lock";
+import { holdLock } from "../../../lib/core/dirlock";
 import { TempFailError, UsageError } from "../../../lib/core/errors";
-import { cleanLocks, scanLocks, waitForLocks } from "../../../lib/git/gitlock";
+import { cleanLocks, scanLocks, waitForLocks } from "../../../lib/git/operations";
 import { aged, makeRepo } from "./helpers";
 
 const HOUR = 3_600_000;

@@ -1,16 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import {
-  fileHolders,
-  hasExited,
-  isInside,
-  livenessVisibility,
-  mountFsType,
-  pidLiveness,
-  ProcSnapshot,
-  processesWorkingIn,
-  processStartTime,
-  thisHost,
-} from "../../../lib/core/proc";
+import { fileHolders, isInside, livenessVisibility, mountFsType, ProcSnapshot, processesWorkingIn } from "../../../lib/core/procscan";
+import { hasExited, pidLiveness, processStartTime, thisHost } from "../../../lib/core/liveness";
 
 describe("pidLiveness", () => {
   test("this process is running, and so is it pinned to its own start time", () => {
