@@ -56,11 +56,22 @@ export function hardshellName(base: string, kind: TempKind, pid: number = proces
   return `.${shortBase(base)}${MARK}${pid}-${tag}.${kind}`;
 }
 
-/** The owner pid in a `kind` name of `base`, or undefined when `name` is not one. */
+/**
+ * The owner pid in a `kind` name of `base`, or undefined when `name` is not
+ * one. Also read: tags of up to 16 base-36 characters (sqlite-exec --backup
+ * named its temp files with 6 until it used this scheme), and a stale lock's
+ * earlier aside name `.<base>.hardshell-stale-<pid>-<tag>`, so debris of
+ * earlier versions is swept too.
+ */
 export function hardshellNameOwner(base: string, kind: TempKind, name: string): number | undefined {
   const prefix = `.${shortBase(base)}${MARK}`;
-  if (!name.startsWith(prefix) || !name.endsWith(`.${kind}`)) return undefined;
-  const m = /^(\d+)-[0-9a-f]{8}$/.exec(name.slice(prefix.length, name.length - kind.length - 1));
+  if (!name.startsWith(prefix)) return undefined;
+  const rest = name.slice(prefix.length);
+  const m = rest.endsWith(`.${kind}`)
+    ? /^(\d+)-[0-9a-z]{1,16}$/.exec(rest.slice(0, -kind.length - 1))
+    : kind === "stale"
+      ? /^stale-(\d+)-[0-9a-f]{8}$/.exec(rest)
+      : null;
   if (!m) return undefined;
   const pid = Number(m[1]);
   return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
