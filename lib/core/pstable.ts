@@ -25,6 +25,7 @@
  * once per process it asks about, plus once for an open-file scan.
  */
 import { basename } from "node:path";
+import { errnoOf } from "./errors";
 import { ancestorsOf, fileId, type ProcStat } from "./procfs";
 
 const COLS = "pid=,ppid=,pgid=,uid=,stat=,lstart=,comm=";
@@ -105,6 +106,15 @@ function lsofFiles(args: string[]): Map<number, { fd: string; name: string }[]> 
   return out;
 }
 
+function exists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoOf(err) !== "ESRCH";
+  }
+}
+
 /** One lazy view of the process table through ps and lsof (the ./procfs.ts snapshot's portable twin). */
 export class PsSnapshot {
   readonly root = "";
@@ -160,7 +170,11 @@ export class PsSnapshot {
       if (x.fd === "cwd") f.cwd ??= x.name;
       else if (x.fd === "txt") f.exe ??= x.name.replace(/ \(deleted\)$/, "");
     }
-    if (f.cwd === undefined) f.err = this.rows().has(pid) && this.rows().get(pid)!.state !== "Z" ? "EACCES" : "ESRCH";
+    if (f.cwd === undefined) {
+      // lsof showed nothing: the process ended since ps listed it (or is a zombie), or lsof may not inspect it.
+      const row = this.rows().get(pid);
+      f.err = row === undefined || row.state === "Z" || !exists(pid) ? "ESRCH" : "EACCES";
+    }
     this.files.set(pid, f);
     return f;
   }

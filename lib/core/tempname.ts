@@ -58,10 +58,10 @@ export function hardshellName(base: string, kind: TempKind, pid: number = proces
 
 /**
  * The owner pid in a `kind` name of `base`, or undefined when `name` is not
- * one. Also read: tags of up to 16 base-36 characters (sqlite-exec --backup
- * named its temp files with 6 until it used this scheme), and a stale lock's
- * earlier aside name `.<base>.hardshell-stale-<pid>-<tag>`, so debris of
- * earlier versions is swept too.
+ * one. Also read, so that debris already on disk is swept too: tags of up to
+ * 16 base-36 characters (6-character ones name the backup temp files of
+ * releases before this scheme) and the aside name
+ * `.<base>.hardshell-stale-<pid>-<tag>` those releases gave a stale lock.
  */
 export function hardshellNameOwner(base: string, kind: TempKind, name: string): number | undefined {
   const prefix = `.${shortBase(base)}${MARK}`;
