@@ -13,16 +13,16 @@
  * - `ps -A -o pid=,args=` for command lines: words split at spaces, so an
  *   argument with a space is split too (only the git -C/--git-dir evidence
  *   reads argv; see lib/git/gitproc.ts).
- * - `lsof -a -p PID -d cwd,txt -Ffn` for a process' working directory and its
- *   executable; `lsof -Fpfn` once per snapshot for every open file. A process
+ * - `lsof -d cwd,txt -Ffn` once per snapshot for every process' working
+ *   directory and executable; `lsof -Fpfn` once per snapshot for every open file. A process
  *   lsof may not inspect (another user, unless root) shows nothing: its cwd
  *   error is then EACCES, as /proc would say.
  * - Not available: a process' environment (macOS hides it; ps's `e` output
  *   cannot be split reliably): envVar() is always undefined, so evidence that
  *   needs GIT_DIR from an environment is missing on this backend.
  * Processes that come and go between the calls are seen or not, as with /proc;
- * callers re-check before acting. Each snapshot spawns ps once and lsof at most
- * once per process it asks about, plus once for an open-file scan.
+ * callers re-check before acting. Each snapshot spawns ps once (twice with
+ * command lines) and lsof at most twice.
  */
 import { basename } from "node:path";
 import { errnoOf } from "./errors";
@@ -122,6 +122,7 @@ export class PsSnapshot {
   private args: Map<number, string[]> | undefined;
   private files = new Map<number, { cwd?: string; exe?: string; err?: string }>();
   private fds: Map<number, string[]> | undefined;
+  private listedFiles = false;
 
   private rows(): Map<number, PsRow> {
     if (this.table) return this.table;
@@ -165,16 +166,24 @@ export class PsSnapshot {
   private cwdExe(pid: number): { cwd?: string; exe?: string; err?: string } {
     let f = this.files.get(pid);
     if (f) return f;
+    if (!this.listedFiles) {
+      // One lsof for every process' cwd and executable: a git-lock scan asks about each process.
+      this.listedFiles = true;
+      for (const [p, files] of lsofFiles(["-d", "cwd,txt", "-Ffn"])) {
+        const e: { cwd?: string; exe?: string } = {};
+        for (const x of files) {
+          if (x.fd === "cwd") e.cwd ??= x.name;
+          else if (x.fd === "txt") e.exe ??= x.name.replace(/ \(deleted\)$/, "");
+        }
+        this.files.set(p, e);
+      }
+      f = this.files.get(pid);
+      if (f) return f;
+    }
     f = {};
-    for (const x of lsofFiles(["-a", "-p", String(pid), "-d", "cwd,txt", "-Ffn"]).get(pid) ?? []) {
-      if (x.fd === "cwd") f.cwd ??= x.name;
-      else if (x.fd === "txt") f.exe ??= x.name.replace(/ \(deleted\)$/, "");
-    }
-    if (f.cwd === undefined) {
-      // lsof showed nothing: the process ended since ps listed it (or is a zombie), or lsof may not inspect it.
-      const row = this.rows().get(pid);
-      f.err = row === undefined || row.state === "Z" || !exists(pid) ? "ESRCH" : "EACCES";
-    }
+    // lsof showed nothing: the process ended since ps listed it (or is a zombie), or lsof may not inspect it.
+    const row = this.rows().get(pid);
+    f.err = row === undefined || row.state === "Z" || !exists(pid) ? "ESRCH" : "EACCES";
     this.files.set(pid, f);
     return f;
   }
@@ -183,7 +192,9 @@ export class PsSnapshot {
     return this.cwdExe(pid).cwd;
   }
   cwdError(pid: number): string | undefined {
-    return this.cwdExe(pid).err;
+    const f = this.cwdExe(pid);
+    if (f.cwd === undefined && f.err === undefined) f.err = exists(pid) ? "EACCES" : "ESRCH";
+    return f.err;
   }
   /** Not readable on this backend (see the module comment). */
   envVar(_pid: number, _name: string): string | undefined {
