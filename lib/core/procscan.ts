@@ -136,7 +136,8 @@ export function processesWorkingIn(
   return out;
 }
 
-function normalizePath(p: string): string {
+/** `p` with `.`, `..` and repeated slashes resolved lexically (no symlinks followed). */
+export function normalizePath(p: string): string {
   const parts: string[] = [];
   for (const seg of p.split("/")) {
     if (seg === "" || seg === ".") continue;

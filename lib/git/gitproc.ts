@@ -52,7 +52,7 @@
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, delimiter, dirname, join, resolve } from "node:path";
-import { fileId, isInside, type ProcessView } from "../core/procscan";
+import { fileId, isInside, normalizePath, type ProcessView } from "../core/procscan";
 import { repoOfPath, type GitRepo, type RepoId } from "./repo";
 
 /** git processes by name: `git` itself and its helpers (`git-remote-https`, `git-upload-pack`, ...), not git-lock. */
@@ -289,14 +289,4 @@ export function gitProcessesWorkingOn(
     else if (r.answer === "unknown" && (opts.ancestors.has(pid) || snap.uid(pid) === uid)) out.push({ pid, comm, via: "unreadable" });
   }
   return out;
-}
-
-function normalizePath(p: string): string {
-  const parts: string[] = [];
-  for (const seg of p.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") parts.pop();
-    else parts.push(seg);
-  }
-  return `/${parts.join("/")}`;
 }
