@@ -84,6 +84,31 @@ describe("waitForLocks", () => {
     }
   });
 
+  test("polls back off with full jitter on the shared policy: each sleep is below min(500 ms, 50 ms * 2^n), not a fixed doubling", async () => {
+    const { repo, gitDir } = makeRepo();
+    aged(`${gitDir}/index.lock`, 2 * HOUR);
+    const fd = openSync(`${gitDir}/index.lock`, "r");
+    const sleeps: number[] = [];
+    try {
+      const err = await waitForLocks({
+        cwd: repo,
+        env: {},
+        timeoutMs: 1500,
+        selfPid: 1,
+        sleep: (ms) => {
+          sleeps.push(ms);
+          return Bun.sleep(ms);
+        },
+      }).catch((e) => e);
+      expect(err).toBeInstanceOf(TempFailError);
+    } finally {
+      closeSync(fd);
+    }
+    expect(sleeps.length).toBeGreaterThan(2);
+    sleeps.slice(0, -1).forEach((ms, n) => expect(ms).toBeLessThan(Math.min(500, 50 * 2 ** n)));
+    expect(sleeps.slice(0, 4)).not.toEqual([50, 100, 200, 400]);
+  });
+
   test("--clean removes stale locks on the way; a young lock is waited for", async () => {
     const { repo, gitDir } = makeRepo();
     aged(`${gitDir}/index.lock`, 2 * HOUR);
