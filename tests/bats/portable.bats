@@ -2,7 +2,7 @@
 # The macOS / BSD code paths on Linux: HARDSHELL_PLATFORM=portable makes every
 # command read the process table through ps(1) and lsof(8) instead of /proc
 # (lib/core/platform.ts). These tests show the override takes effect and run the
-# liveness-heavy black-box tests of git-lock and of the file lock that way.
+# liveness-heavy black-box tests of git-lock, of the file lock and of --dotlock that way.
 # Not in the subset: "a hook clears a lock left before its git started" needs start
 # times finer than ps's whole seconds (the README's Platforms section says so).
 
@@ -62,4 +62,8 @@ run_portable() {
 
 @test "the file lock's liveness and takeover tests pass on the portable process table" {
   run_portable atomic-write.bats 'lock held by a live process|stale FILE.lock is taken over|killed between mkdir|orphaned CMD keeps FILE.lock|may not read a lock.s owner|--lock-timeout exceeded' 6
+}
+
+@test "--dotlock's holder scan and stale clearing pass on the portable process table" {
+  run_portable sqlite-exec-dotlock.bats 'SIGKILLed mid-transaction|live node-sqlite3-wasm transaction|waits while DB.lock is held' 3
 }
