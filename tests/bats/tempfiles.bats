@@ -68,3 +68,18 @@ killed_backup() {
   assert_success
   assert_equal "$(leftovers "$T/bk" copy.db)" ""
 }
+
+@test "git-lock clean removes a lock a SIGKILLed clean had moved aside, once that clean's pid is dead, and keeps a live one's" {
+  git init -q -b main r && git -C r commit -q --allow-empty -m init
+  local G="$T/r/.git" dead
+  dead="$(dead_pid)"
+  touch -d '2 hours ago' "$G/index.lock"
+  : > "$G/.index.lock.hardshell-$dead-0badc0de.rm"
+  : > "$G/.index.lock.hardshell-$$-0badc0de.rm"
+  run git-lock clean --repo r
+  assert_success
+  assert_output --partial "removed $G/index.lock"
+  [ ! -e "$G/.index.lock.hardshell-$dead-0badc0de.rm" ]
+  [ -e "$G/.index.lock.hardshell-$$-0badc0de.rm" ]
+  assert_equal "$(ls -A "$G" | grep -c hardshell)" 1
+}
