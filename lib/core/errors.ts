@@ -65,65 +65,38 @@ export function formatParts(what: string, subject?: string, hint?: string): stri
   return s;
 }
 
+/**
+ * One class per exit code: its `kind`, exit code, fixed description and
+ * default hint, in one row each below. A class of its own (not one class with
+ * a code field) so callers and tests can `instanceof` a failure kind and lib
+ * modules can subclass one with reason fields (lib/sqlite/errors.ts).
+ */
+function errorKind<K extends string>(kind: K, exitCode: number, description: string, defaultHint?: string) {
+  return class extends HardshellError {
+    static override readonly description = description;
+    static override readonly defaultHint = defaultHint;
+    readonly kind = kind;
+    readonly exitCode = exitCode;
+  };
+}
+
 /** Exit 1: the answer is "no" (a compare-and-swap precondition failed, --if-absent found the file, a check found problems). */
-export class AnswerNo extends HardshellError {
-  static override readonly description = "precondition not met";
-  readonly kind = "no";
-  readonly exitCode = EXIT.NO;
-}
-export class UsageError extends HardshellError {
-  static override readonly description = "bad usage";
-  static override readonly defaultHint = "see $0 --help";
-  readonly kind = "usage";
-  readonly exitCode = EXIT.USAGE;
-}
-export class DataError extends HardshellError {
-  static override readonly description = "bad input";
-  readonly kind = "data";
-  readonly exitCode = EXIT.DATAERR;
-}
-export class NoInputError extends HardshellError {
-  static override readonly description = "does not exist";
-  readonly kind = "noinput";
-  readonly exitCode = EXIT.NOINPUT;
-}
-export class UnavailableError extends HardshellError {
-  static override readonly description = "required program is missing";
-  readonly kind = "unavailable";
-  readonly exitCode = EXIT.UNAVAILABLE;
-}
-export class SoftwareError extends HardshellError {
-  static override readonly description = "internal error";
-  static override readonly defaultHint = "please report; rerun with HARDSHELL_DEBUG=1 for details";
-  readonly kind = "software";
-  readonly exitCode = EXIT.SOFTWARE;
-}
-export class CantCreateError extends HardshellError {
-  static override readonly description = "cannot create";
-  readonly kind = "cantcreat";
-  readonly exitCode = EXIT.CANTCREAT;
-}
-export class IoError extends HardshellError {
-  static override readonly description = "I/O error";
-  readonly kind = "ioerr";
-  readonly exitCode = EXIT.IOERR;
-}
-export class PermissionError extends HardshellError {
-  static override readonly description = "permission denied";
-  readonly kind = "noperm";
-  readonly exitCode = EXIT.NOPERM;
-}
+export class AnswerNo extends errorKind("no", EXIT.NO, "precondition not met") {}
+export class UsageError extends errorKind("usage", EXIT.USAGE, "bad usage", "see $0 --help") {}
+export class DataError extends errorKind("data", EXIT.DATAERR, "bad input") {}
+export class NoInputError extends errorKind("noinput", EXIT.NOINPUT, "does not exist") {}
+export class UnavailableError extends errorKind("unavailable", EXIT.UNAVAILABLE, "required program is missing") {}
+export class SoftwareError extends errorKind("software", EXIT.SOFTWARE, "internal error", "please report; rerun with HARDSHELL_DEBUG=1 for details") {}
+export class CantCreateError extends errorKind("cantcreat", EXIT.CANTCREAT, "cannot create") {}
+export class IoError extends errorKind("ioerr", EXIT.IOERR, "I/O error") {}
+export class PermissionError extends errorKind("noperm", EXIT.NOPERM, "permission denied") {}
 
 export interface TempFailDetails extends ErrorDetails {
   attempts: number;
   waitedMs: number;
 }
 /** Exit 75: busy or locked and still so when the retry budget ran out — "try again later". */
-export class TempFailError extends HardshellError {
-  static override readonly description = "still busy when the retry budget ran out";
-  static override readonly defaultHint = "try again later";
-  readonly kind = "tempfail";
-  readonly exitCode = EXIT.TEMPFAIL;
+export class TempFailError extends errorKind("tempfail", EXIT.TEMPFAIL, "still busy when the retry budget ran out", "try again later") {
   readonly attempts: number;
   readonly waitedMs: number;
   constructor(details: TempFailDetails) {
