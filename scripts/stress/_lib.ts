@@ -7,7 +7,7 @@
  * processes — so a seed reproduces the schedule of decisions, not the exact interleaving.
  * Scenarios assert invariants (what must hold whatever the timing), never speed.
  */
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -120,6 +120,44 @@ export function bin(name: string): string | undefined {
   return existsSync(p) ? p : undefined;
 }
 
+/** The result of a scenario whose command is not built: one failed check, nothing run. */
+export function notBuilt(command: string, scenario: string): ScenarioResult {
+  return { name: scenario, checks: [{ name: `dist/${command} exists`, ok: false, detail: "not built (npm run build)" }], summary: "skipped" };
+}
+
+/** Environment for git in a scenario: HOME at `home`, no system config, a fixed identity. */
+export function gitEnv(home: string): Record<string, string> {
+  return {
+    HOME: home,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_AUTHOR_NAME: "s",
+    GIT_AUTHOR_EMAIL: "s@example.invalid",
+    GIT_COMMITTER_NAME: "s",
+    GIT_COMMITTER_EMAIL: "s@example.invalid",
+  };
+}
+
+/** Every `*.lock` file below a git dir (objects/ skipped: git's lock files are not there), sorted. */
+export function findLocks(gitDir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== "objects") walk(p);
+      } else if (e.name.endsWith(".lock")) out.push(p);
+    }
+  };
+  walk(gitDir);
+  return out.sort();
+}
+
 export function scratch(name: string): string {
   return mkdtempSync(join(tmpdir(), `hardshell-stress-${name}.`));
 }
@@ -136,6 +174,20 @@ export function classify(o: Outcome): "ack" | "failed" | "killed" {
   if (o.code === 0) return "ack";
   if (o.code !== null && o.code < 128) return "failed";
   return "killed";
+}
+
+/** What a scenario records of one spawned command: its class, exit code and first stderr line. */
+export interface Attempt {
+  outcome?: "ack" | "failed" | "killed";
+  code?: number | null;
+  stderr?: string;
+}
+
+/** Record outcome `o` on attempt `a` (stderr: its first line, or all of it with `wholeStderr`). */
+export function settle(a: Attempt, o: Outcome, wholeStderr = false): void {
+  a.outcome = classify(o);
+  a.code = o.code;
+  a.stderr = wholeStderr ? o.stderr.trim() : o.stderr.trim().split("\n")[0];
 }
 
 /** Run `n` slot loops concurrently until `deadline` (performance.now() ms). */

@@ -23,7 +23,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { python3 } from "../bench/_lib";
-import { bin, check, classify, parseOpts, report, Rng, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
+import { bin, settle, type Attempt, notBuilt, check, parseOpts, report, Rng, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
 
 const READER = `
 import hashlib, sys, time, os, json
@@ -63,24 +63,18 @@ print(json.dumps({"reads": reads, "torn": torn, "missing": missing, "ids": sorte
 
 const AWK_INC = 'NR == 1 { print $1 + 1; next } { print } END { print id }';
 
-interface Write {
+interface Write extends Attempt {
   id: string;
   kind: string;
   expect: number; // exit code when not killed
   /** Takes FILE.lock (--lock, --if-unchanged, --edit): exit 75 (lock timeout) is then a legitimate clean failure. */
   locks?: boolean;
-  outcome?: "ack" | "failed" | "killed";
-  code?: number | null;
-  stderr?: string;
 }
 
 export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
   const aw = bin("atomic-write");
+  if (!aw) return notBuilt("atomic-write", "atomic-write");
   const checks: Check[] = [];
-  if (!aw) {
-    check(checks, "dist/atomic-write exists", false, "not built (npm run build)");
-    return { name: "atomic-write", checks, summary: "skipped" };
-  }
   const rng = new Rng(opts.seed);
   const root = scratch("atomic");
   const dir = join(root, "files"); // holds ONLY the two files under test: anything else is debris
@@ -157,9 +151,7 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
     w.locks = argv.includes("--lock") || argv.includes("--if-unchanged");
     writes.push(w);
     const o = await spawnOutcome(argv, { stdinChunks: chunks, gapMs: chunks ? rng.int(0, 3) : 0, kill: killPlan(0.2, 0.6), timeoutMs: 90_000 });
-    w.outcome = classify(o);
-    w.code = o.code;
-    w.stderr = o.stderr.trim().split("\n")[0];
+    settle(w, o);
     rmSync(join(side, `payload-${id}`), { force: true });
   };
 
@@ -170,9 +162,7 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
     const argv = [aw, ...(rng.chance(0.5) ? ["--no-fsync"] : []), "--edit", C, "--", "awk", "-v", `id=${id}`, AWK_INC];
     // fewer SIGKILLs here: each one leaves counter.lock behind, which waiters take over only once it is stale (10 s)
     const o = await spawnOutcome(argv, { kill: killPlan(0.15, 0.25), timeoutMs: 90_000 });
-    w.outcome = classify(o);
-    w.code = o.code;
-    w.stderr = o.stderr.trim().split("\n")[0];
+    settle(w, o);
   };
 
   await slots(6, deadline, (slot) => (slot < 3 ? writer() : incrementer()));
@@ -184,15 +174,11 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
   // --lock-timeout 75s: a lock left by a SIGKILL between mkdir and its owner record has no
   // readable owner and is only taken over once 60 s old (lib/core/dirlock.ts "unknown").
   const lo = await spawnOutcome([aw, "--lock", "--lock-timeout", "75s", F], { stdinChunks: [payload("final")], timeoutMs: 120_000 });
-  last.outcome = classify(lo);
-  last.code = lo.code;
-  last.stderr = lo.stderr.trim();
+  settle(last, lo, true);
   const lastInc: Write = { id: "ifinal", kind: "edit-final", expect: 0 };
   incs.push(lastInc);
   const li = await spawnOutcome([aw, "--edit", "--lock-timeout", "75s", C, "--", "awk", "-v", "id=ifinal", AWK_INC], { timeoutMs: 120_000 });
-  lastInc.outcome = classify(li);
-  lastInc.code = li.code;
-  lastInc.stderr = li.stderr.trim();
+  settle(lastInc, li, true);
 
   writeFileSync(stop, "");
   const reports = await Promise.all(

@@ -21,34 +21,14 @@
  * because its lock vanished; git-lock exits 0 or 1 only; no lock is left once every git is done;
  * `git fsck` is clean in every repository.
  */
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { bin, check, report, parseOpts, Rng, runSync, scratch, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
+import { bin, notBuilt, findLocks, gitEnv, check, report, parseOpts, Rng, runSync, scratch, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
 
 export const DEFAULT_COMMITS = 500;
 const GUARD_MS = 20 * 60_000;
 const VANISHED = /unable to write\s+new.?index file|could not (commit|rename)|unable to rename|cannot rename|No such file or directory.*\.lock/i;
 const CONTENTION = /File exists|Unable to create .*\.lock|cannot lock ref|another git process|but expected|unable to (create|lock)/i;
-
-function findLocks(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== "objects") walk(p);
-      } else if (e.name.endsWith(".lock")) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 interface Target {
   name: string;
@@ -59,12 +39,9 @@ interface Target {
 
 export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
   const gl = bin("git-lock");
-  const checks: Check[] = [];
   const name = "git-lock-layouts";
-  if (!gl) {
-    check(checks, "dist/git-lock exists", false, "not built (npm run build)");
-    return { name, checks, summary: "skipped" };
-  }
+  if (!gl) return notBuilt("git-lock", name);
+  const checks: Check[] = [];
   const target = opts.commits ?? DEFAULT_COMMITS;
   const rng = new Rng(opts.seed);
   const root = scratch("gitlayouts");
@@ -72,14 +49,7 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
   const logs = join(root, "logs");
   mkdirSync(side);
   mkdirSync(logs);
-  const env: Record<string, string> = {
-    HOME: side,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_AUTHOR_NAME: "s",
-    GIT_AUTHOR_EMAIL: "s@example.invalid",
-    GIT_COMMITTER_NAME: "s",
-    GIT_COMMITTER_EMAIL: "s@example.invalid",
-  };
+  const env = gitEnv(side);
   const git = (cwd: string, ...args: string[]) => {
     const r = runSync(["git", ...args], { cwd, env });
     if (r.code !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);

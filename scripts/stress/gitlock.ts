@@ -17,54 +17,24 @@
  * with no git running, only the held locks remain; git-lock only ever exits 0 or 1; no git
  * command failed because its own lock vanished; `git fsck` is clean and git works afterwards.
  */
-import { mkdirSync, openSync, closeSync, existsSync, realpathSync, statSync, utimesSync, writeFileSync, rmSync, readdirSync } from "node:fs";
+import { mkdirSync, openSync, closeSync, existsSync, realpathSync, statSync, utimesSync, writeFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { bin, check, parseOpts, report, Rng, runSync, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
+import { bin, notBuilt, findLocks, gitEnv, check, parseOpts, report, Rng, runSync, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
 
 // git wraps its message: "repository has been updated, but unable to write\nnew_index file".
 const VANISHED = /unable to write\s+new.?index file|could not (commit|rename)|unable to rename|couldn't write|cannot rename|No such file or directory.*\.lock/i;
 const CONTENTION = /File exists|Unable to create .*\.lock|cannot lock ref|could not lock config file|another git process|but expected|nothing to commit|nothing added to commit|unable to (create|lock)|is at [0-9a-f]+ but expected/i;
 
-function findLocks(gitDir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    let entries;
-    try {
-      entries = readdirSync(d, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== "objects") walk(p);
-      } else if (e.name.endsWith(".lock")) out.push(p);
-    }
-  };
-  walk(gitDir);
-  return out.sort();
-}
-
 export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
   const gl = bin("git-lock");
+  if (!gl) return notBuilt("git-lock", "git-lock");
   const checks: Check[] = [];
-  if (!gl) {
-    check(checks, "dist/git-lock exists", false, "not built (npm run build)");
-    return { name: "git-lock", checks, summary: "skipped" };
-  }
   const rng = new Rng(opts.seed);
   const root = scratch("git");
   const repo = join(root, "repo");
   const side = join(root, "side");
   mkdirSync(side);
-  const env = {
-    HOME: side,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_AUTHOR_NAME: "s",
-    GIT_AUTHOR_EMAIL: "s@example.invalid",
-    GIT_COMMITTER_NAME: "s",
-    GIT_COMMITTER_EMAIL: "s@example.invalid",
-  };
+  const env = gitEnv(side);
   runSync(["git", "init", "-q", repo], { env });
   runSync(["git", "config", "gc.auto", "0"], { cwd: repo, env });
   for (let i = 0; i < 10; i++) writeFileSync(join(repo, `f${i}`), `file ${i}\n`);

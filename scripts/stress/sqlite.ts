@@ -20,7 +20,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { python3 } from "../bench/_lib";
-import { bin, check, classify, parseOpts, report, Rng, runSync, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
+import { bin, settle, type Attempt, notBuilt, check, parseOpts, report, Rng, runSync, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
 
 const PY = `
 import sqlite3, sys, time, random
@@ -48,23 +48,17 @@ print("python3: still busy", file=sys.stderr)
 sys.exit(75)
 `;
 
-interface Job {
+interface Job extends Attempt {
   id: string;
   tool: string;
   parts: number;
   inc: boolean;
-  outcome?: "ack" | "failed" | "killed";
-  code?: number | null;
-  stderr?: string;
 }
 
 export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
   const se = bin("sqlite-exec");
+  if (!se) return notBuilt("sqlite-exec", "sqlite-exec");
   const checks: Check[] = [];
-  if (!se) {
-    check(checks, "dist/sqlite-exec exists", false, "not built (npm run build)");
-    return { name: "sqlite-exec", checks, summary: "skipped" };
-  }
   const rng = new Rng(opts.seed);
   const dir = scratch("sqlite");
   const db = join(dir, "w.db");
@@ -123,9 +117,7 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
       kills[kill.signal]++;
     }
     const o = await spawnOutcome(argv, { kill, stdinChunks, timeoutMs: 60_000 });
-    job.outcome = classify(o);
-    job.code = o.code;
-    job.stderr = o.stderr.trim().split("\n")[0];
+    settle(job, o);
     void slot;
   });
   opts.log(`sqlite-exec: ${jobs.length} jobs done, checking`);
