@@ -344,19 +344,27 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
     done?.commit();
     return sets;
   } catch (err) {
-    disarm?.();
-    out?.discard();
-    if (db.inTransaction) {
-      try {
-        db.run("ROLLBACK");
-      } catch {
-        /* a failed rollback leaves the transaction to be rolled back on close */
-      }
-    }
+    abandon(conn, disarm, out);
     if (!isBusy(err) && !(err instanceof HardshellError)) throw toHardshellError(err, { note: opts.failNote ?? "nothing was committed" });
     throw err;
   } finally {
     for (const st of prepared) st?.finalize();
+  }
+}
+
+/**
+ * After a failed statement: stop its deadline timer, drop the attempt's
+ * buffered rows and roll back. A failed ROLLBACK is left alone: closing the
+ * connection rolls back whatever is still open (https://sqlite.org/c3ref/close.html).
+ */
+function abandon(conn: Connection, disarm: Disarm | undefined, out: AttemptRows | undefined): void {
+  disarm?.();
+  out?.discard();
+  if (!conn.db.inTransaction) return;
+  try {
+    conn.db.run("ROLLBACK");
+  } catch {
+    /* rolled back on close */
   }
 }
 
@@ -382,15 +390,7 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
       if (disarm) checkDeadline(conn, opts, disarm(), step.where, noteNow());
       if (!db.inTransaction && (!st.readonly || COMMITTING.has(s.words[0] ?? ""))) progress.committed ??= step.where;
     } catch (err) {
-      disarm?.();
-      out?.discard();
-      if (db.inTransaction) {
-        try {
-          db.run("ROLLBACK");
-        } catch {
-          /* rolled back on close */
-        }
-      }
+      abandon(conn, disarm, out);
       const note = progress.committed ? `the script had committed up to ${progress.committed}; not retried` : "nothing was committed";
       if (isBusy(err) && progress.committed) {
         throw new TempFailError({
