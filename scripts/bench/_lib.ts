@@ -9,7 +9,7 @@
  * slow drifts in machine load. Nothing here ever fails the caller: measurements that cannot
  * be taken are reported as "n/a" with a reason.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -85,17 +85,21 @@ function stdinOf(s: SpawnOpts["stdin"]): "ignore" | Uint8Array | ReturnType<type
   return Bun.file(s.file);
 }
 
-/** Run one command to completion, timing it from spawn to exit (ms). */
-export function runSync(argv: string[], o: SpawnOpts = {}): RunResult {
-  const t0 = performance.now();
-  const r = Bun.spawnSync(argv, {
+/** The spawn options both runners share: cwd, env on top of ours, stdin, stdout and stderr captured. */
+function spawnOptions(o: SpawnOpts) {
+  return {
     cwd: o.cwd,
     env: o.env ? { ...process.env, ...o.env } : undefined,
     stdin: stdinOf(o.stdin),
     stdout: "pipe",
     stderr: "pipe",
-    timeout: o.timeoutMs ?? 120_000,
-  });
+  } as const;
+}
+
+/** Run one command to completion, timing it from spawn to exit (ms). */
+export function runSync(argv: string[], o: SpawnOpts = {}): RunResult {
+  const t0 = performance.now();
+  const r = Bun.spawnSync(argv, { ...spawnOptions(o), timeout: o.timeoutMs ?? 120_000 });
   const ms = performance.now() - t0;
   return {
     ms,
@@ -109,13 +113,7 @@ export function runSync(argv: string[], o: SpawnOpts = {}): RunResult {
 /** Run one command asynchronously (for N concurrent processes); resolves at exit. */
 export async function runAsync(argv: string[], o: SpawnOpts = {}): Promise<RunResult> {
   const t0 = performance.now();
-  const p = Bun.spawn(argv, {
-    cwd: o.cwd,
-    env: o.env ? { ...process.env, ...o.env } : undefined,
-    stdin: stdinOf(o.stdin),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const p = Bun.spawn(argv, spawnOptions(o));
   const timer = setTimeout(() => p.kill("SIGKILL"), o.timeoutMs ?? 120_000);
   const [stdout, stderr] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text()]);
   await p.exited;
@@ -184,6 +182,13 @@ export const fmt = {
 };
 
 /** A section for an item that could not be measured (a command not built yet, a tool missing). */
+/** A fresh directory for one bench item under the run's scratch directory. */
+export function workDir(ctx: BenchCtx, name: string): string {
+  const dir = join(ctx.tmp, name);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
 export function skipped(title: string, why: string): Section {
   return { title, method: "", headers: ["status"], rows: [[`skipped: ${why}`]], notes: [] };
 }

@@ -17,15 +17,14 @@
  * stream big files without holding them in memory. Rounds are interleaved; ratios are medians
  * of per-round ratios; every round's result file is checked (size) so a wrong write cannot win.
  */
-import { mkdirSync, openSync, statSync, writeSync, closeSync, writeFileSync } from "node:fs";
+import { openSync, statSync, writeSync, closeSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bin, fmt, interleave, median, peakRssKiB, ratioOfPairs, runSync, skipped, type BenchCtx, type Section } from "./_lib";
+import { bin, fmt, interleave, median, peakRssKiB, ratioOfPairs, runSync, skipped, type BenchCtx, type Section, workDir } from "./_lib";
 
 export async function run(ctx: BenchCtx): Promise<Section[]> {
   const aw = bin("atomic-write");
   if (!aw) return [skipped("5. atomic-write", "dist/atomic-write is not built")];
-  const dir = join(ctx.tmp, "atomic");
-  mkdirSync(dir, { recursive: true });
+  const dir = workDir(ctx, "atomic");
   const bad = new Map<string, number>();
   const check = (name: string, path: string, size: number, code: number | null) => {
     let ok = code === 0;

@@ -8,9 +8,12 @@
  * rounds are interleaved and the ratio is the median of per-round ratios. The row count is
  * checked after every load so a fast-but-wrong load cannot win.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bin, fmt, interleave, median, peakRssKiB, ratioOfPairs, runSync, skipped, sqliteInit, sqliteValue, type BenchCtx, type Section } from "./_lib";
+import { bin, fmt, interleave, median, peakRssKiB, ratioOfPairs, runSync, skipped, sqliteInit, sqliteValue, type BenchCtx, type Section, workDir } from "./_lib";
+
+/** Column b of row i: a short text that differs from row to row (no long runs of equal values to compress). */
+const rowText = (i: number) => `row ${i} ${((i * 2654435761) >>> 0).toString(36)}`;
 
 export async function run(ctx: BenchCtx): Promise<Section[]> {
   return [await throughput(ctx), memory(ctx)];
@@ -27,11 +30,10 @@ function memory(ctx: BenchCtx): Section {
   const se = bin("sqlite-exec");
   if (!se) return skipped(title, "dist/sqlite-exec is not built");
   const rows = ctx.quick ? 100_000 : 1_000_000;
-  const dir = join(ctx.tmp, "memory");
-  mkdirSync(dir, { recursive: true });
+  const dir = workDir(ctx, "memory");
   const jsonl = join(dir, "rows.jsonl");
   const j: string[] = [];
-  for (let i = 0; i < rows; i++) j.push(JSON.stringify({ a: i, b: `row ${i} ${((i * 2654435761) >>> 0).toString(36)}` }));
+  for (let i = 0; i < rows; i++) j.push(JSON.stringify({ a: i, b: rowText(i) }));
   writeFileSync(jsonl, j.join("\n") + "\n");
   j.length = 0;
   const db = join(dir, "m.db");
@@ -84,14 +86,13 @@ async function throughput(ctx: BenchCtx): Promise<Section> {
   const se = bin("sqlite-exec");
   if (!se) return skipped(title, "dist/sqlite-exec is not built");
   const rows = ctx.quick ? 10_000 : 100_000;
-  const dir = join(ctx.tmp, "batch");
-  mkdirSync(dir, { recursive: true });
+  const dir = workDir(ctx, "batch");
   const tsv = join(dir, "rows.tsv");
   const jsonl = join(dir, "rows.jsonl");
   const t: string[] = ["a\tb"];
   const j: string[] = [];
   for (let i = 0; i < rows; i++) {
-    const b = `row ${i} ${((i * 2654435761) >>> 0).toString(36)}`;
+    const b = rowText(i);
     t.push(`${i}\t${b}`);
     j.push(JSON.stringify({ a: i, b }));
   }

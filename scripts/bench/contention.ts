@@ -19,9 +19,8 @@
  * runs the tools one after the other (order rotated per round); the ratio column is the median
  * over rounds of tool-wall / sqlite-exec-wall in the same round; failure columns are counts.
  */
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { bin, fmt, python3, median, ratioOfPairs, skipped, sqliteInit, sqliteValue, type BenchCtx, type Section } from "./_lib";
+import { bin, fmt, python3, median, ratioOfPairs, skipped, sqliteInit, sqliteValue, type BenchCtx, type Section, workDir } from "./_lib";
 
 const PY_WRITER = `
 import sqlite3, sys, time, random
@@ -140,8 +139,7 @@ async function compare(
   fresh: (db: string) => void,
   check: (db: string, successes: number) => number,
 ): Promise<Map<string, Tally>> {
-  const dir = join(ctx.tmp, `contention-${label}-${n}`);
-  mkdirSync(dir, { recursive: true });
+  const dir = workDir(ctx, `contention-${label}-${n}`);
   const tally = new Map<string, Tally>(tools.map((t) => [t.name, { walls: [], failures: [], lost: 0, sample: "" }]));
   for (let r = 0; r < rounds; r++) {
     const shift = r % tools.length;

@@ -8,9 +8,9 @@
  * the /proc scan realistic for a busy build host. Rounds are interleaved; the figure is the
  * median of per-round ratios. Both must find the same planted locks (checked each round).
  */
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
+import { readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bin, fmt, interleave, median, ratioOfPairs, runSync, skipped, type BenchCtx, type Section } from "./_lib";
+import { bin, fmt, interleave, median, ratioOfPairs, runSync, skipped, type BenchCtx, type Section, workDir } from "./_lib";
 
 function processCount(): number {
   return readdirSync("/proc").filter((n) => /^\d+$/.test(n)).length;
@@ -21,8 +21,7 @@ export async function run(ctx: BenchCtx): Promise<Section> {
   const gl = bin("git-lock");
   if (!gl) return skipped(title, "dist/git-lock is not built");
   const nrefs = ctx.quick ? 2_000 : 10_000;
-  const repo = join(ctx.tmp, "gitlock-repo");
-  mkdirSync(repo, { recursive: true });
+  const repo = workDir(ctx, "gitlock-repo");
   const env = { GIT_AUTHOR_NAME: "b", GIT_AUTHOR_EMAIL: "b@example.invalid", GIT_COMMITTER_NAME: "b", GIT_COMMITTER_EMAIL: "b@example.invalid" };
   runSync(["git", "init", "-q", repo]);
   writeFileSync(join(repo, "f"), "x\n");

@@ -10,12 +10,11 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { bin, fmt, interleave, median, ratioOfPairs, runSync, skipped, sqliteInit, type BenchCtx, type Contender, type Section } from "./_lib";
+import { bin, fmt, interleave, median, ratioOfPairs, runSync, skipped, sqliteInit, type BenchCtx, type Contender, type Section, workDir } from "./_lib";
 
 export async function run(ctx: BenchCtx): Promise<Section> {
   const title = "1. Start-up: trivial call vs `sqlite3` one-row insert";
-  const dir = join(ctx.tmp, "startup");
-  mkdirSync(dir, { recursive: true });
+  const dir = workDir(ctx, "startup");
   const cliDb = join(dir, "cli.db");
   const seDb = join(dir, "se.db");
   sqliteInit(cliDb, "CREATE TABLE t(id INTEGER PRIMARY KEY, v);", false);
