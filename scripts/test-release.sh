@@ -17,25 +17,19 @@ BATS=node_modules/bats/bin/bats
 work=$(mktemp -d "${TMPDIR:-/tmp}/hardshell-test-release.XXXXXX")
 chmod 755 "$work"   # the suite runs one test as nobody from the installed prefix
 trap 'rm -rf "$work"' EXIT
+. scripts/_tally.sh
 start=$SECONDS
 
 version=$(jq -r .version package.json)
 if [ "${1:-}" != "--no-build" ] || [ ! -f release/SHA256SUMS ]; then
-  "$BUN" scripts/release.ts || { echo "release failed"; echo "0 passed, 1 failed"; exit 1; }
+  "$BUN" scripts/release.ts || abort "release failed"
 fi
 
-passed=0 failed=0 status=0
 suite() { # NAME CMD...: run a TAP suite, count it
-  local name=$1 rc p f
+  local name=$1
   shift
   echo "== $name"
-  "$@" 2>&1 | tee "$work/$name.log"
-  rc=${PIPESTATUS[0]}
-  p=$(grep -cE '^ok ' "$work/$name.log")
-  f=$(grep -cE '^not ok ' "$work/$name.log")
-  passed=$((passed + p)); failed=$((failed + f))
-  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi
-  [ "$rc" -eq 0 ] || status=1
+  tap_suite "$work/$name.log" "$@"
 }
 
 suite archives "$BATS" --tap tests/release/archives.bats
@@ -52,5 +46,4 @@ HARDSHELL_DIST="$work/prefix/bin" suite installed-prefix "$BATS" --tap "${blackb
 suite npm "$BATS" --tap tests/release/npm.bats
 
 echo "test:release took $((SECONDS - start)) s"
-echo "$passed passed, $failed failed"
-exit $status
+summary

@@ -81,7 +81,6 @@ function memory(ctx: BenchCtx): Section {
 }
 
 async function throughput(ctx: BenchCtx): Promise<Section> {
-
   const title = "4. Batch load: `sqlite-exec --each` vs `sqlite3 .import`";
   const se = bin("sqlite-exec");
   if (!se) return skipped(title, "dist/sqlite-exec is not built");
