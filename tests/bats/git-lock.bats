@@ -306,7 +306,7 @@ EOF
   run git -C "$R" commit -q -a -m y
   assert_success
   grep -q "kept $G/index.lock (active" "$T/hook.err"
-  ! grep -q removed "$T/hook.err"
+  ! grep -q removed "$T/hook.err" || false
   [ "$(git -C "$R" log -1 --format=%s)" = y ]
   [ "$(git -C "$R" status --porcelain)" = "" ]
 }
@@ -342,6 +342,20 @@ hook_cleans() {
   chmod +x "$1/pre-commit"
 }
 
+# Commit a change of f in work tree $1 while the pre-commit hook in hooks dir $2 runs
+# `git-lock clean --force`: the commit succeeds, the hook kept the commit's own index.lock
+# ($3) and removed nothing.
+commit_through_cleaning_hook() {
+  local wt="$1" hooks="$2" lock="$3"
+  hook_cleans "$hooks"
+  echo y > "$wt/f"
+  run git -C "$wt" commit -q -a -m y
+  assert_success
+  grep -q "kept $lock (active: live git process" "$T/hook.err"
+  if grep -q removed "$T/hook.err"; then cat "$T/hook.err" >&2; return 1; fi
+  [ "$(git -C "$wt" log -1 --format=%s)" = y ]
+}
+
 # Start `$@ commit -q -a` in directory $1 and return once it waits on its editor (pid in $COMMIT).
 commit_on_editor() {
   local dir="$1"; shift
@@ -373,26 +387,14 @@ submodule_repo() {
 
 @test "separate git dir: a pre-commit hook's clean --force keeps the commit's index.lock and the commit succeeds" {
   separate_repo
-  hook_cleans "$T/gd/hooks"
-  echo y > "$T/sep/f"
-  run git -C "$T/sep" commit -q -a -m y
-  assert_success
-  grep -q "kept $T/gd/index.lock (active: live git process" "$T/hook.err"
-  ! grep -q removed "$T/hook.err"
-  [ "$(git -C "$T/sep" log -1 --format=%s)" = y ]
+  commit_through_cleaning_hook "$T/sep" "$T/gd/hooks" "$T/gd/index.lock"
   [ -z "$(git -C "$T/sep" status --porcelain)" ]
   [ ! -e "$T/gd/index.lock" ]
 }
 
 @test "submodule: a pre-commit hook's clean --force keeps the commit's index.lock and the commit succeeds" {
   submodule_repo
-  hook_cleans "$G/modules/sm/hooks"
-  echo y > "$R/sm/f"
-  run git -C "$R/sm" commit -q -a -m y
-  assert_success
-  grep -q "kept $G/modules/sm/index.lock (active: live git process" "$T/hook.err"
-  ! grep -q removed "$T/hook.err"
-  [ "$(git -C "$R/sm" log -1 --format=%s)" = y ]
+  commit_through_cleaning_hook "$R/sm" "$G/modules/sm/hooks" "$G/modules/sm/index.lock"
   [ -z "$(git -C "$R/sm" status --porcelain)" ]
 }
 
@@ -430,13 +432,7 @@ submodule_repo() {
   echo "gitdir: ../r/.git/worktrees/wt" > "$T/wt/.git"
   [ "$(git -C "$T/wt" rev-parse --abbrev-ref HEAD)" = side ]
   echo x > "$T/wt/f" && git -C "$T/wt" add f && git -C "$T/wt" commit -q -m x
-  hook_cleans "$G/hooks"
-  echo y > "$T/wt/f"
-  run git -C "$T/wt" commit -q -a -m y
-  assert_success
-  grep -q "kept $G/worktrees/wt/index.lock (active: live git process" "$T/hook.err"
-  ! grep -q removed "$T/hook.err"
-  [ "$(git -C "$T/wt" log -1 --format=%s)" = y ]
+  commit_through_cleaning_hook "$T/wt" "$G/hooks" "$G/worktrees/wt/index.lock"
 
   rm "$G/hooks/pre-commit"
   echo z > "$T/wt/f"
@@ -741,19 +737,6 @@ wait_adopted() {
   return 1
 }
 
-# True once pid $1 has ended (gone, or a zombie nobody reaps).
-ended() {
-  local s
-  s=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
-  [ "$s" = Z ] || [ "$s" = X ]
-}
-
-wait_ended() {
-  local i
-  for i in $(seq 100); do ended "$1" && return 0; sleep 0.05; done
-  return 1
-}
-
 @test "a SIGKILLed run's orphaned command keeps the lock: the next run times out with 75 without running, then takes over once the orphan ends" {
   cd "$R"
   git-lock run --name cron -- sh -c 'echo $$ > "$1"; exec sleep 60' sh "$T/job.pid" 3>&- &
@@ -765,14 +748,14 @@ wait_ended() {
   wait_adopted "$G/hardshell-cron.lock"
   kill -9 "$wrapper"
   wait "$wrapper" || true
-  ! ended "$job"                                    # orphaned, still running
+  ! ended "$job" || false                                  # orphaned, still running
   # Long past the stale threshold, as after a long job: only the orphan keeps it now.
   touch -d '2 hours ago' "$G/hardshell-cron.lock"
   run git-lock run --name cron --timeout 1s -- touch "$T/ran"
   assert_failure 75
   assert_output --partial "held by pid $job"
   [ ! -e "$T/ran" ]
-  ! ended "$job"
+  ! ended "$job" || false
   run git-lock status --json
   assert_success
   assert_output --partial '"verdict": "active"'
@@ -801,7 +784,7 @@ wait_ended() {
   KILL_PIDS="$grandchild $shpid"
   kill -9 "$wrapper" "$shpid"
   wait_ended "$wrapper" && wait_ended "$shpid"
-  ! ended "$grandchild"
+  ! ended "$grandchild" || false
   touch -d '2 hours ago' "$G/hardshell-grp.lock"
   run git-lock run --name grp --timeout 1s -- touch "$T/ran"
   assert_failure 75

@@ -67,3 +67,17 @@ wait_for() {
   done
   return 1
 }
+
+# True once pid $1 has ended (gone, or a zombie nobody reaps).
+ended() {
+  local s
+  s=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
+  [ "$s" = Z ] || [ "$s" = X ]
+}
+
+# Wait (up to ~5 s, a hang guard) until pid $1 has ended.
+wait_ended() {
+  local i
+  for ((i = 0; i < 250; i++)); do ended "$1" && return 0; sleep 0.02; done
+  return 1
+}
