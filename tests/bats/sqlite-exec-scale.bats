@@ -30,11 +30,17 @@ ONE_MILLION="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHER
 
 # ---------------------------------------------------------------- --each reads incrementally
 
-@test "--each commits a full batch while its producer is still paused" {
+# Start `--each` with batches of $1 reading JSON lines from a FIFO that this shell holds open on
+# fd 7, so the test decides when the producer writes, pauses and ends (pid in $pid, stderr in $T/err).
+each_on_fifo() {
   mkfifo "$T/in"
-  "$SE" --batch 3 --each "INSERT INTO t(v) VALUES (:v)" "$DB" < "$T/in" 2>"$T/err" &
+  "$SE" --batch "$1" --each "INSERT INTO t(v) VALUES (:v)" "$DB" < "$T/in" 2>"$T/err" &
   pid=$!
   exec 7>"$T/in"
+}
+
+@test "--each commits a full batch while its producer is still paused" {
+  each_on_fifo 3
   printf '{"v":1}\n{"v":2}\n{"v":3}\n{"v":4}\n' >&7
   # The producer now pauses: the first batch must be committed without waiting for more input.
   wait_for_rows 3
@@ -47,10 +53,7 @@ ONE_MILLION="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHER
 }
 
 @test "SIGTERM mid-stream keeps every committed batch, loses only the batch in flight, leaves no temp file" {
-  mkfifo "$T/in"
-  "$SE" --batch 2 --each "INSERT INTO t(v) VALUES (:v)" "$DB" < "$T/in" 2>"$T/err" &
-  pid=$!
-  exec 7>"$T/in"
+  each_on_fifo 2
   printf '{"v":1}\n{"v":2}\n{"v":3}\n{"v":4}\n{"v":5}\n' >&7
   wait_for_rows 4
   kill -TERM "$pid"

@@ -230,42 +230,39 @@ count() { sqlite3 "$DB" "SELECT count(*) FROM ${1:-t}"; }
 
 # ---------------------------------------------------------------- concurrency
 
-@test "24 concurrent read-then-write increments all succeed and none is lost" {
-  sqlite3 "$DB" "PRAGMA journal_mode=WAL; CREATE TABLE c(v INTEGER); INSERT INTO c VALUES (0)" >/dev/null
-  pids=()
-  for i in $(seq 1 24); do
-    "$SE" "$DB" "SELECT v FROM c; UPDATE c SET v = v + 1" >/dev/null 2>"$T/err.$i" &
+# Start $1 processes at once, the i-th running `$2 i` (stdout dropped, stderr kept in $T/err.i),
+# and wait for all of them: $failed counts the ones that exited non-zero; their stderr is shown.
+race() {
+  local n=$1 fn=$2 i p
+  local pids=()
+  for i in $(seq 1 "$n"); do
+    "$fn" "$i" >/dev/null 2>"$T/err.$i" &
     pids+=($!)
   done
-  fails=0
-  for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+  failed=0
+  for p in "${pids[@]}"; do wait "$p" || failed=$((failed + 1)); done
   cat "$T"/err.* >&2
-  [ "$fails" -eq 0 ]
+}
+
+@test "24 concurrent read-then-write increments all succeed and none is lost" {
+  sqlite3 "$DB" "PRAGMA journal_mode=WAL; CREATE TABLE c(v INTEGER); INSERT INTO c VALUES (0)" >/dev/null
+  increment() { "$SE" "$DB" "SELECT v FROM c; UPDATE c SET v = v + 1"; }
+  race 24 increment
+  [ "$failed" -eq 0 ]
   assert_equal "$(sqlite3 "$DB" 'SELECT v FROM c')" "24"
   # Without any retry: the write lock is taken up front (BEGIN IMMEDIATE), so busy_timeout alone
   # is enough. A deferred read-then-write would get SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot cure.
-  pids=()
-  for i in $(seq 1 24); do
-    "$SE" --retries 0 "$DB" "SELECT v FROM c; UPDATE c SET v = v + 1" >/dev/null 2>"$T/err.$i" &
-    pids+=($!)
-  done
-  for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
-  cat "$T"/err.* >&2
-  [ "$fails" -eq 0 ]
+  increment_once() { "$SE" --retries 0 "$DB" "SELECT v FROM c; UPDATE c SET v = v + 1"; }
+  race 24 increment_once
+  [ "$failed" -eq 0 ]
   assert_equal "$(sqlite3 "$DB" 'SELECT v FROM c')" "48"
 }
 
 @test "100 concurrent one-row writers on a WAL database: 100 exit 0, 100 rows, integrity ok" {
   "$SE" --wal "$DB" "SELECT 1" >/dev/null
-  pids=()
-  for i in $(seq 1 100); do
-    "$SE" "$DB" "INSERT INTO t(v) VALUES (:i)" --param "i=w$i" 2>"$T/err.$i" &
-    pids+=($!)
-  done
-  ok=0
-  for p in "${pids[@]}"; do wait "$p" && ok=$((ok + 1)); done
-  cat "$T"/err.* >&2
-  assert_equal "$ok" "100"
+  insert() { "$SE" "$DB" "INSERT INTO t(v) VALUES (:i)" --param "i=w$1"; }
+  race 100 insert
+  assert_equal "$failed" "0"
   assert_equal "$(count)" "100"
   assert_equal "$(sqlite3 "$DB" 'SELECT count(DISTINCT v) FROM t')" "100"
   assert_equal "$(sqlite3 "$DB" 'PRAGMA integrity_check')" "ok"
