@@ -32,3 +32,30 @@ export function tempDir(prefix = "hs-unit-"): string {
 export function deadPid(): number {
   return Bun.spawnSync(["true"]).pid;
 }
+
+type ErrorClass<E> = abstract new (...args: never[]) => E;
+
+/**
+ * What `fn` throws, which must be a `cls`: the test fails when `fn` returns or
+ * throws anything else (that error is rethrown as it is, so its message shows).
+ */
+export function thrownBy<E>(cls: ErrorClass<E>, fn: () => unknown): E {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof cls) return e;
+    throw e;
+  }
+  throw new Error(`expected a ${cls.name}`);
+}
+
+/** `thrownBy` for a promise: what it rejects with, which must be a `cls`. */
+export async function rejectedWith<E>(cls: ErrorClass<E>, p: Promise<unknown>): Promise<E> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof cls) return e;
+    throw e;
+  }
+  throw new Error(`expected a ${cls.name}`);
+}

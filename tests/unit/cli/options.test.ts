@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { defineCommand, optionWords, parseArgs, wantsHelp, wantsVersion, type CommandTable } from "../../../lib/cli/options";
 import { UsageError } from "../../../lib/core/errors";
+import { thrownBy } from "../_helpers";
 
 const table = defineCommand({
   command: "demo",
@@ -23,15 +24,7 @@ const table = defineCommand({
   passThrough: true,
 });
 
-function usageError(argv: string[], t: CommandTable = table): UsageError {
-  try {
-    parseArgs(t, argv);
-  } catch (e) {
-    if (e instanceof UsageError) return e;
-    throw e;
-  }
-  throw new Error("expected a UsageError");
-}
+const usageError = (argv: string[], t: CommandTable = table): UsageError => thrownBy(UsageError, () => parseArgs(t, argv));
 
 describe("parseArgs", () => {
   test("parses options, positionals and the words after --", () => {

@@ -4,19 +4,12 @@ import { defineCommand, parseArgs } from "../../../lib/cli/options";
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_MAX_MS, DEFAULT_DEADLINE_MS, DEFAULT_RETRIES } from "../../../lib/core/backoff";
 import { UsageError } from "../../../lib/core/errors";
 import { EXIT } from "../../../lib/core/exit";
+import { thrownBy } from "../_helpers";
 
 const table = defineCommand({ command: "demo", usage: [], description: "", examples: [], options: { ...RETRY_BUDGET_OPTIONS } });
 const policy = (argv: string[]) => policyFromArgs(parseArgs(table, argv).opts);
 
-function usageError(argv: string[]): UsageError {
-  try {
-    policy(argv);
-  } catch (e) {
-    if (e instanceof UsageError) return e;
-    throw e;
-  }
-  throw new Error("expected a UsageError");
-}
+const usageError = (argv: string[]): UsageError => thrownBy(UsageError, () => policy(argv));
 
 describe("RETRY_BUDGET_OPTIONS", () => {
   test("declares the four options of the group", () => {

@@ -1,17 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { parseRows } from "../../../lib/sqlite/batch";
 import { DataError } from "../../../lib/core/errors";
+import { thrownBy } from "../_helpers";
 
 const all = (text: string, f: "jsonl" | "tsv" | "csv") => [...parseRows(text, f)];
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DataError) return e;
-    throw e;
-  }
-  throw new Error("expected a DataError");
-}
+const dataError = (fn: () => unknown): DataError => thrownBy(DataError, fn);
 
 describe("parseRows", () => {
   test("jsonl: objects by name, arrays by position, types mapped, blank lines skipped but counted", () => {

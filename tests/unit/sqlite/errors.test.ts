@@ -2,15 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { isBusy, sqliteErrorInfo, toHardshellError } from "../../../lib/sqlite/errors";
 import { DataError, IoError, PermissionError } from "../../../lib/core/errors";
+import { thrownBy } from "../_helpers";
 
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return e;
-  }
-  throw new Error("expected a throw");
-}
+const thrown = (fn: () => unknown): Error => thrownBy(Error, fn);
 
 // Real SQLite errors, not hand-made ones: the fields are what bun:sqlite gives.
 describe("SQLite error classification", () => {

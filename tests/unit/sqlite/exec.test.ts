@@ -7,6 +7,7 @@ import { execSqlite, selectMode, type ExecRequest } from "../../../lib/sqlite/ex
 import { parseBindings } from "../../../lib/sqlite/params";
 import type { ResultSet } from "../../../lib/sqlite/run";
 import { DataError, UsageError } from "../../../lib/core/errors";
+import { rejectedWith } from "../_helpers";
 
 let dir = "";
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,15 +75,7 @@ describe("execSqlite", () => {
 
 describe("selectMode", () => {
   const base = { check: false, input: "jsonl" as const, batch: Infinity, bindings: parseBindings([], []), stdinIsTerminal: () => false };
-  const usage = async (p: Promise<unknown>): Promise<UsageError> => {
-    try {
-      await p;
-    } catch (e) {
-      if (e instanceof UsageError) return e;
-      throw e;
-    }
-    throw new Error("expected a UsageError");
-  };
+  const usage = (p: Promise<unknown>): Promise<UsageError> => rejectedWith(UsageError, p);
   test("exactly one source of work; the SQL argument and a maintenance option conflict", async () => {
     expect(await selectMode({ ...base, sqlArg: "select 1" })).toMatchObject({ kind: "script", sql: "select 1" });
     expect(await selectMode({ ...base, checkpoint: "FULL" })).toEqual({ kind: "checkpoint", mode: "FULL" });
