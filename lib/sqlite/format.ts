@@ -59,6 +59,17 @@ export function escapeCsv(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/** One TSV or CSV line of a row: each value escaped for the format, NULL as `nul`, a plain loop (the per-row hot path). */
+function delimitedLine(row: SqlValue[], sep: string, escape: (s: string) => string, nul: string): string {
+  let s = "";
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i]!;
+    if (i > 0) s += sep;
+    s += v === null ? nul : escape(valueText(v));
+  }
+  return s + "\n";
+}
+
 function jsonValue(v: SqlValue): string {
   if (v === null) return "null";
   if (typeof v === "bigint") return v.toString();
@@ -132,26 +143,12 @@ export class RowFormatter {
   row(row: SqlValue[]): void {
     const nul = this.nul;
     switch (this.o.format) {
-      case "tsv": {
-        let s = "";
-        for (let i = 0; i < row.length; i++) {
-          const v = row[i]!;
-          if (i > 0) s += "\t";
-          s += v === null ? nul : escapeTsv(valueText(v));
-        }
-        this.sink.write(s + "\n");
+      case "tsv":
+        this.sink.write(delimitedLine(row, "\t", escapeTsv, nul));
         return;
-      }
-      case "csv": {
-        let s = "";
-        for (let i = 0; i < row.length; i++) {
-          const v = row[i]!;
-          if (i > 0) s += ",";
-          s += v === null ? nul : escapeCsv(valueText(v));
-        }
-        this.sink.write(s + "\n");
+      case "csv":
+        this.sink.write(delimitedLine(row, ",", escapeCsv, nul));
         return;
-      }
       case "json":
         this.sink.write((this.jsonRows++ === 0 ? "[\n" : ",\n") + jsonObject(this.columns ?? [], row));
         return;
