@@ -37,6 +37,7 @@
  * Calling sequence: runEach(conn, statements, input, format, batchSize, opts).
  */
 import { DataError, UsageError, fromErrno } from "../core/errors";
+import { ScratchFile, scratchPath } from "../core/scratch";
 import type { Connection } from "./open";
 import type { SqlValue } from "./params";
 import { isControlStatement, runTransaction, type RunOptions, type RunOutcome, type Step } from "./run";
@@ -143,19 +144,15 @@ function decode(seg: Uint8Array, firstLine: number): string {
   }
 }
 
-type Fs = typeof import("node:fs");
-
 /**
  * The rows of one batch, as input bytes cut at row boundaries: kept so that a
  * retried attempt reads the very same rows again. Memory up to SPOOL_IN_MEMORY,
- * the rest in an unlinked temp file (reused across batches).
+ * the rest in a scratch file (../core/scratch.ts, reused across batches).
  */
 class Spool {
   segments: Segment[] = [];
   private inMemory = 0;
-  private fd: number | undefined;
-  private fileEnd = 0;
-  private fs: Fs | undefined;
+  private file: ScratchFile | undefined;
 
   add(bytes: Uint8Array, line: number, lines: number): void {
     if (bytes.length === 0) return;
@@ -165,25 +162,21 @@ class Spool {
       this.inMemory += bytes.length;
       return;
     }
-    const fs = (this.fs ??= require("node:fs") as Fs);
-    if (this.fd === undefined) {
-      const { tmpdir } = require("node:os") as typeof import("node:os");
-      const path = `${tmpdir()}/.sqlite-exec-input.${process.pid}.${Math.random().toString(36).slice(2)}`;
+    if (!this.file) {
+      const path = scratchPath("sqlite-exec-input");
       try {
-        this.fd = fs.openSync(path, "wx+", 0o600);
-        fs.unlinkSync(path);
+        this.file = new ScratchFile(path);
       } catch (err) {
         throw fromErrno(err, { what: "cannot create a temp file for the batch's input", subject: path, hint: "set TMPDIR, or give a smaller --batch" });
       }
     }
-    let off = 0;
+    let offset: number;
     try {
-      while (off < bytes.length) off += fs.writeSync(this.fd, bytes, off, bytes.length - off, this.fileEnd + off);
+      offset = this.file.append(bytes);
     } catch (err) {
       throw fromErrno(err, { what: "cannot write the batch's input to a temp file", subject: "$TMPDIR", hint: "give a smaller --batch" });
     }
-    this.segments.push({ line, lines, offset: this.fileEnd, length: bytes.length });
-    this.fileEnd += bytes.length;
+    this.segments.push({ line, lines, offset, length: bytes.length });
   }
 
   read(seg: Segment): Uint8Array {
@@ -191,7 +184,7 @@ class Spool {
     const buf = Buffer.allocUnsafe(seg.length);
     let off = 0;
     while (off < seg.length) {
-      const n = this.fs!.readSync(this.fd!, buf, off, seg.length - off, seg.offset! + off);
+      const n = this.file!.read(buf, off, seg.length - off, seg.offset! + off);
       if (n <= 0) throw fromErrno(new Error("short read"), { what: "cannot read back the batch's input" });
       off += n;
     }
@@ -201,13 +194,13 @@ class Spool {
   clear(): void {
     this.segments = [];
     this.inMemory = 0;
-    this.fileEnd = 0;
+    this.file?.reset();
   }
 
   close(): void {
     this.clear();
-    if (this.fd !== undefined) this.fs!.closeSync(this.fd);
-    this.fd = undefined;
+    this.file?.close();
+    this.file = undefined;
   }
 }
 

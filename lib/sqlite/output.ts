@@ -27,6 +27,7 @@
  * begin/row... -> live? -> commit | discard; end() after the last transaction.
  */
 import { fromErrno } from "../core/errors";
+import { ScratchFile, scratchPath } from "../core/scratch";
 import { RowFormatter, type FormatOptions, type TextSink } from "./format";
 import type { SqlValue } from "./params";
 
@@ -56,15 +57,11 @@ export interface RowOutput {
   end(): void;
 }
 
-type Fs = typeof import("node:fs");
-
-/** Text held until COMMIT: memory first, then an unlinked temp file. */
+/** Text held until COMMIT: memory first, then a scratch file (../core/scratch.ts). */
 export class HeldText implements TextSink {
   private parts: string[] = [];
   private size = 0;
-  private fd: number | undefined;
-  private fileBytes = 0;
-  private fs: Fs | undefined;
+  private file: ScratchFile | undefined;
 
   constructor(private readonly limit = HOLD_IN_MEMORY) {}
 
@@ -75,36 +72,25 @@ export class HeldText implements TextSink {
   }
 
   get spilled(): boolean {
-    return this.fd !== undefined;
+    return this.file !== undefined;
   }
 
   private spill(): void {
-    // node:fs only once something big is held (start-up time, design.md §2.5).
-    const fs = (this.fs ??= require("node:fs") as Fs);
-    if (this.fd === undefined) {
-      const { tmpdir } = require("node:os") as typeof import("node:os");
-      const path = `${tmpdir()}/.sqlite-exec-rows.${process.pid}.${Math.random().toString(36).slice(2)}`;
-      this.fd = fs.openSync(path, "wx+", 0o600);
-      // Unlinked at once: nothing is left behind, whatever kills the process.
-      fs.unlinkSync(path);
-    }
-    const buf = Buffer.from(this.parts.join(""));
+    this.file ??= new ScratchFile(scratchPath("sqlite-exec-rows"));
+    this.file.append(Buffer.from(this.parts.join("")));
     this.parts = [];
     this.size = 0;
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd, buf, off, buf.length - off, this.fileBytes + off);
-    this.fileBytes += buf.length;
   }
 
   /** Write everything held to `dest`, in order, then forget it. */
   drainTo(dest: TextSink): void {
-    if (this.fd !== undefined && this.fileBytes > 0) {
-      const fs = this.fs!;
+    const file = this.file;
+    if (file && file.size > 0) {
       const chunk = Buffer.allocUnsafe(1024 * 1024);
       const dec = new TextDecoder();
       let pos = 0;
-      while (pos < this.fileBytes) {
-        const n = fs.readSync(this.fd, chunk, 0, Math.min(chunk.length, this.fileBytes - pos), pos);
+      while (pos < file.size) {
+        const n = file.read(chunk, 0, Math.min(chunk.length, file.size - pos), pos);
         if (n <= 0) break;
         pos += n;
         dest.write(dec.decode(chunk.subarray(0, n), { stream: true }));
@@ -119,13 +105,13 @@ export class HeldText implements TextSink {
   reset(): void {
     this.parts = [];
     this.size = 0;
-    this.fileBytes = 0;
+    this.file?.reset();
   }
 
   close(): void {
     this.reset();
-    if (this.fd !== undefined) this.fs!.closeSync(this.fd);
-    this.fd = undefined;
+    this.file?.close();
+    this.file = undefined;
   }
 }
 
