@@ -5,7 +5,8 @@
  * (lib/sqlite/dotlock.ts) and a WAL checkpoint blocked by readers
  * (lib/sqlite/maint.ts) all extend `BusyError`, so a retry loop asks one
  * question, `isBusyError(err)`, instead of knowing each class. SQLite's own
- * SQLITE_BUSY/LOCKED stay SQLite errors (lib/sqlite/errors.ts isBusy).
+ * SQLITE_BUSY/LOCKED stay SQLite errors; lib/sqlite/errors.ts `isBusy`
+ * answers for both, so sqlite-exec's retry loop asks only that.
  * These are never shown to the user: when the retry budget runs out, the
  * caller turns the last one into a TempFailError (exit 75).
  */

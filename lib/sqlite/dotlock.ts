@@ -67,7 +67,7 @@
  */
 import { lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
-import { BusyError, isBusyError } from "../core/busy";
+import { BusyError } from "../core/busy";
 import { errnoOf, fromErrno, UsageError } from "../core/errors";
 import { formatDuration, parseDuration } from "../core/duration";
 import { fileHolders, livenessVisibility, type FileHolder } from "../core/procscan";
@@ -159,7 +159,7 @@ export function judgeDotLock(lockPath: string, staleMs: number, now: number = Da
   return { ...base, verdict: "stale", reason: `no process has ${basename(db)} open; ${age}` };
 }
 
-/** DB.lock is held by someone else: retried like SQLITE_BUSY (RunOptions.guard.isHeld, the shared busy marker). */
+/** DB.lock is held by someone else: retried like SQLITE_BUSY (the shared busy marker, ../core/busy.ts). */
 export class DotLockHeld extends BusyError {
   constructor(
     readonly lockPath: string,
@@ -265,10 +265,6 @@ export class DotLock implements AttemptGuard {
     this.release();
     this.unregister?.();
     this.unregister = undefined;
-  }
-
-  isHeld(err: unknown): boolean {
-    return isBusyError(err);
   }
 
   private async take(p: string): Promise<void> {

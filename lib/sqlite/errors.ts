@@ -12,13 +12,16 @@
  * e.g. 1299) and `byteOffset` (-1 when unknown). Errors that are not SQLiteError
  * (a JS TypeError from a bad bind) are classified by message only.
  *
- * Contract: pure classification. Retried are BUSY* and LOCKED* only; every
- * other failure keeps its SQLiteError as `cause` and becomes
+ * Contract: pure classification. Retried (`isBusy`) are BUSY* and LOCKED*, and
+ * every error carrying the shared busy marker (lib/core/busy.ts: DB.lock held
+ * by a peer, a checkpoint kept from completing); every other failure keeps its
+ * SQLiteError as `cause` and becomes
  *   PERM / READONLY / AUTH                    -> PermissionError (77)
  *   IOERR / CORRUPT / FULL / NOTADB / CANTOPEN / NOLFS / PROTOCOL / NOMEM -> IoError (74)
  *   INTERNAL / MISUSE                         -> SoftwareError (70)
  *   everything else (ERROR, CONSTRAINT, MISMATCH, RANGE, TOOBIG, ...) -> DataError (65)
  */
+import { isBusyError } from "../core/busy";
 import { DataError, HardshellError, IoError, PermissionError, SoftwareError, TempFailError, errorText } from "../core/errors";
 
 export const SQLITE_BUSY = 5;
@@ -54,8 +57,13 @@ export function sqliteErrorInfo(err: unknown): SqliteErrorInfo {
   return { message };
 }
 
-/** SQLITE_BUSY or SQLITE_LOCKED with any extended code: worth another attempt. */
+/**
+ * Worth another attempt: SQLITE_BUSY or SQLITE_LOCKED with any extended code,
+ * or a BusyError (lib/core/busy.ts), so the runner asks one question whatever
+ * kept the attempt out.
+ */
 export function isBusy(err: unknown): boolean {
+  if (isBusyError(err)) return true;
   if (err instanceof HardshellError) return false;
   const { primary } = sqliteErrorInfo(err);
   return primary === SQLITE_BUSY || primary === SQLITE_LOCKED;

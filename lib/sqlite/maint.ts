@@ -32,13 +32,14 @@
  */
 import { accessSync, chmodSync, closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { CantCreateError, HardshellError, PermissionError, UsageError, fromErrno } from "../core/errors";
+import { CantCreateError, HardshellError, PermissionError, fromErrno } from "../core/errors";
+import { checkpointMode } from "./checkpoint";
 import { sqliteErrorInfo } from "./errors";
 import { registerCleanup } from "../core/signals";
-import { BusyError, isBusyError } from "../core/busy";
+import { BusyError } from "../core/busy";
 import { hardshellName, sweepDead } from "../core/tempname";
 import type { Connection } from "./open";
-import { runTransaction, scriptPlan, type AttemptGuard, type RunOptions, type RunOutcome } from "./run";
+import { runTransaction, scriptPlan, type RunOptions, type RunOutcome } from "./run";
 import { splitSql } from "./split";
 
 export interface CheckReport {
@@ -107,40 +108,18 @@ export async function checkDatabase(conn: Connection, opts: RunOptions): Promise
   return { ok: problems.length === 0, problems, outcome };
 }
 
-export const CHECKPOINT_MODES = ["PASSIVE", "FULL", "RESTART", "TRUNCATE"] as const;
-
-/** wal_checkpoint reported busy=1: readers or writers kept it from completing. Retried like SQLITE_BUSY. */
+/** wal_checkpoint reported busy=1: readers or writers kept it from completing. A BusyError, so the runner retries it like SQLITE_BUSY. */
 class CheckpointBusy extends BusyError {
   constructor() {
     super("checkpoint could not complete: readers or writers are active");
   }
 }
 
-/**
- * The runner retries SQLite's busy errors and what its guard calls held; a
- * checkpoint adds its own busy verdict (CheckpointBusy) to the guard it may
- * already have (--dotlock), and is otherwise unguarded.
- */
-function alsoRetryBusyMarked(inner: AttemptGuard | undefined): AttemptGuard {
-  return {
-    enter: (conn) => inner?.enter(conn),
-    leave: () => inner?.leave(),
-    isHeld: (err) => isBusyError(err) || (inner?.isHeld(err) ?? false),
-    get hardExitSafe() {
-      return inner ? inner.hardExitSafe : true;
-    },
-  };
-}
-
 export async function checkpoint(conn: Connection, mode: string, opts: RunOptions): Promise<RunOutcome> {
-  const m = (mode || "PASSIVE").toUpperCase();
-  if (!(CHECKPOINT_MODES as readonly string[]).includes(m)) {
-    throw new UsageError({ what: "bad value for --checkpoint", subject: JSON.stringify(mode), hint: `one of ${CHECKPOINT_MODES.join(", ")}` });
-  }
+  const m = checkpointMode(mode);
   const stmts = splitSql(`PRAGMA wal_checkpoint(${m})`);
   return runTransaction(conn, scriptPlan(stmts, [undefined]), {
     ...opts,
-    guard: alsoRetryBusyMarked(opts.guard),
     verify: (sets) => {
       const busy = sets[0]?.rows[0]?.[0];
       if (m !== "PASSIVE" && busy !== undefined && busy !== null && Number(busy) === 1) throw new CheckpointBusy();

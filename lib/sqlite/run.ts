@@ -31,13 +31,13 @@
  *   rollback; a read-only attempt goes live after its first row (it then holds
  *   its read lock / snapshot until COMMIT, so it cannot be busy any more); if it
  *   is busy anyway, that is not retried (its rows are out).
- * - Retries: SQLITE_BUSY_* and SQLITE_LOCKED_* only (./errors.ts), with the shared
+ * - Retries: SQLITE_BUSY_*, SQLITE_LOCKED_* and BusyError (./errors.ts isBusy), with the shared
  *   full-jitter backoff (lib/core/backoff.ts). SQLite's busy handler waits up to
  *   `busyTimeoutMs` per attempt, capped by what is left of the deadline so a
  *   `--deadline` is honoured even while SQLite itself is waiting.
  * - An optional `guard` (RunOptions, e.g. node-sqlite3-wasm's DB.lock, ./dotlock.ts)
  *   is entered before each attempt prepares anything and left after its
- *   COMMIT/ROLLBACK; "held" counts as busy, through the same backoff.
+ *   COMMIT/ROLLBACK; "held" (a BusyError) counts as busy, through the same backoff.
  * - Stopping a running statement (./interrupt.ts): from before BEGIN until right
  *   before COMMIT, SIGINT/SIGTERM/SIGHUP take their default action (the process
  *   ends at once, nothing committed) and an explicit deadline (`stopAt`) ends
@@ -118,14 +118,14 @@ export interface RunOptions {
 }
 
 /**
- * An extra lock around each attempt. `enter` either takes it or throws; an
- * error for which `isHeld` is true counts as busy (same retry and backoff as
- * SQLITE_BUSY). `leave` runs on every path after the attempt ended.
+ * An extra lock around each attempt. `enter` either takes it or throws; a
+ * BusyError (lib/core/busy.ts: the lock is held by someone else) counts as
+ * busy, with the same retry and backoff as SQLITE_BUSY. `leave` runs on every
+ * path after the attempt ended.
  */
 export interface AttemptGuard {
   enter(conn: Connection): Promise<void> | void;
   leave(): void;
-  isHeld(err: unknown): boolean;
   /** True when the process may end at once mid-statement (./interrupt.ts) without leaving the guard's lock behind. */
   readonly hardExitSafe?: boolean;
 }
@@ -474,7 +474,7 @@ export async function runTransaction(conn: Connection, plan: Plan, opts: RunOpti
       {
         policy: opts.policy,
         env: opts.env,
-        isRetryable: (err) => isBusy(err) || (opts.guard?.isHeld(err) ?? false),
+        isRetryable: isBusy,
         onRetry: (err, state, delayMs) => {
           if (opts.stats) opts.stats.waitedMs += delayMs;
           opts.onRetry?.(err, state, delayMs);

@@ -8,6 +8,7 @@ import { DataError, TempFailError, UsageError } from "../../../lib/core/errors";
 import { _resetForTests, runCleanups } from "../../../lib/core/signals";
 import { clearStaleDotLock, DotLock, DotLockHeld, dotlockGuard, dotlockPaths, judgeDotLock, type ClearedDotLock } from "../../../lib/sqlite/dotlock";
 import { dotlockPresent, openDatabase, type Connection } from "../../../lib/sqlite/open";
+import { isBusy } from "../../../lib/sqlite/errors";
 import { runTransaction, scriptPlan, type RunOptions } from "../../../lib/sqlite/run";
 import { splitSql } from "../../../lib/sqlite/split";
 
@@ -213,7 +214,7 @@ describe("DotLock as the runner's attempt guard", () => {
     const g = new DotLock(join(dir, "link.db"), { staleMs: 30_000 });
     const err = await g.enter(open()).catch((e) => e);
     expect(err).toBeInstanceOf(DotLockHeld);
-    expect(g.isHeld(err)).toBe(true);
+    expect(isBusy(err)).toBe(true);
     expect(existsSync(join(dir, "link.db.lock"))).toBe(false);
   });
   test("a signal cleanup rolls the open transaction back BEFORE removing DB.lock", async () => {

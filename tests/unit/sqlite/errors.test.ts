@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
 import { isBusy, sqliteErrorInfo, toHardshellError } from "../../../lib/sqlite/errors";
+import { BusyError } from "../../../lib/core/busy";
 import { DataError, IoError, PermissionError } from "../../../lib/core/errors";
 import { thrownBy } from "../_helpers";
 
@@ -28,6 +29,10 @@ describe("SQLite error classification", () => {
     }
     expect(isBusy(thrown(() => db.prepare("selec 1")))).toBe(false);
     expect(isBusy(new Error("database is locked"))).toBe(false);
+  });
+  test("an error with the shared busy marker (a lock held by a peer, a blocked checkpoint) is retryable too", () => {
+    class Held extends BusyError {}
+    expect(isBusy(new Held("held"))).toBe(true);
   });
   test("a real SQLITE_BUSY from a second connection is retryable", () => {
     const path = `${require("node:os").tmpdir()}/hs-busy-${process.pid}.db`;
