@@ -14,7 +14,8 @@ import { EXIT } from "../lib/core/exit";
 import { parseBindings } from "../lib/sqlite/params";
 import { dotlockPresent, validateOpenOptions, SYNCHRONOUS_MODES, type OpenOptions } from "../lib/sqlite/open";
 import type { RunOptions } from "../lib/sqlite/run";
-import { CHECKPOINT_MODES, execSqlite, selectMode } from "../lib/sqlite/exec";
+import { CHECKPOINT_MODES } from "../lib/sqlite/checkpoint";
+import { execSqlite, selectMode } from "../lib/sqlite/exec";
 import { checkReport, FORMATS, rawText, statsText, type Format } from "../lib/sqlite/format";
 import { createOutput, NoOutput, RawOutput, type RowOutput } from "../lib/sqlite/output";
 

@@ -29,9 +29,6 @@ import type { EachInput, InputFormat } from "./batch";
 import type { RowOutput } from "./output";
 import { fromErrno, UsageError } from "../core/errors";
 
-/** wal_checkpoint modes (--checkpoint[=MODE]); PASSIVE when none is given. */
-export const CHECKPOINT_MODES = ["PASSIVE", "FULL", "RESTART", "TRUNCATE"] as const;
-
 export type ExecMode =
   | { kind: "script"; sql: string; bindings: Bindings }
   | { kind: "each"; sql: string; rows: EachInput; input: InputFormat; batch: number }
