@@ -59,3 +59,12 @@ export async function rejectedWith<E>(cls: ErrorClass<E>, p: Promise<unknown>): 
   }
   throw new Error(`expected a ${cls.name}`);
 }
+
+/**
+ * Poll `ready` (every `stepMs`) until it is true or `guardMs` passed: a hang
+ * guard, not a timing assertion; the test then asserts what it waited for.
+ */
+export function waitUntil(ready: () => boolean, guardMs = 2000, stepMs = 2): void {
+  const t0 = Date.now();
+  while (!ready() && Date.now() - t0 < guardMs) Bun.sleepSync(stepMs);
+}

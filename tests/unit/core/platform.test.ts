@@ -3,7 +3,7 @@ import { _resetPlatformForTests, processBackend } from "../../../lib/core/platfo
 import { clockTag, hasExited, jobLiveness, pidLiveness, procStat, processStartTime, startClock } from "../../../lib/core/liveness";
 import { PsSnapshot } from "../../../lib/core/pstable";
 import { processSnapshot } from "../../../lib/core/procscan";
-import { deadPid } from "../_helpers";
+import { deadPid, waitUntil } from "../_helpers";
 
 const saved = process.env.HARDSHELL_PLATFORM;
 afterEach(() => {
@@ -43,8 +43,7 @@ describe("platform selection", () => {
     expect(jobLiveness({ pid: c.pid, startTime: st.startTime + 5, clock: "ps" })).toBe("dead");
     expect(hasExited(c.pid)).toBe(false);
     c.kill(9);
-    const t0 = Date.now();
-    while (!hasExited(c.pid) && Date.now() - t0 < 3000) Bun.sleepSync(5);
+    waitUntil(() => hasExited(c.pid), 3000, 5);
     expect(hasExited(c.pid)).toBe(true);
     await c.exited;
   });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { fileHolders, isInside, livenessVisibility, mountFsType, ProcSnapshot, processesWorkingIn } from "../../../lib/core/procscan";
 import { hasExited, processStartTime } from "../../../lib/core/liveness";
+import { waitUntil } from "../_helpers";
 
 describe("ProcSnapshot and the /proc scans", () => {
   const { mkdtempSync, openSync, closeSync, realpathSync, writeFileSync } = require("node:fs") as typeof import("node:fs");
@@ -9,8 +10,7 @@ describe("ProcSnapshot and the /proc scans", () => {
   /** Spawn `sleep 5` and wait until it has exec'ed (its comm is `sleep`). */
   const sleeper = (opts: { cwd: string; env?: Record<string, string | undefined> }) => {
     const c = Bun.spawn(["sleep", "5"], opts);
-    const t0 = Date.now();
-    while (new ProcSnapshot().comm(c.pid) !== "sleep" && Date.now() - t0 < 2000) Bun.sleepSync(2);
+    waitUntil(() => new ProcSnapshot().comm(c.pid) === "sleep");
     return c;
   };
 
@@ -70,8 +70,7 @@ describe("ProcSnapshot and the /proc scans", () => {
     const c = Bun.spawn(["sleep", "5"]);
     expect(hasExited(c.pid)).toBe(false);
     c.kill(9);
-    const t0 = Date.now();
-    while (!hasExited(c.pid) && Date.now() - t0 < 2000) Bun.sleepSync(5);
+    waitUntil(() => hasExited(c.pid), 2000, 5);
     expect(hasExited(c.pid)).toBe(true);
     await c.exited;
   });

@@ -2,13 +2,12 @@ import { describe, expect, test } from "bun:test";
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { ProcfsSnapshot, procfsStat } from "../../../lib/core/procfs";
 import { parseLstart, psStat, PsSnapshot } from "../../../lib/core/pstable";
-import { tempDir } from "../_helpers";
+import { tempDir, waitUntil } from "../_helpers";
 
 /** Spawn `sleep 5` in `cwd` and wait until it has exec'ed. */
 function sleeper(cwd: string) {
   const c = Bun.spawn(["sleep", "5"], { cwd });
-  const t0 = Date.now();
-  while (new ProcfsSnapshot().comm(c.pid) !== "sleep" && Date.now() - t0 < 2000) Bun.sleepSync(2);
+  waitUntil(() => new ProcfsSnapshot().comm(c.pid) === "sleep");
   return c;
 }
 

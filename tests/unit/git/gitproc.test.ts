@@ -4,6 +4,7 @@ import { ProcSnapshot } from "../../../lib/core/procscan";
 import { gitBinaries, gitProcessesWorkingOn, gitWorksOn, isGitProcess, lazyBinaries, type GitBinaries } from "../../../lib/git/gitproc";
 import { discoverRepo } from "../../../lib/git/repo";
 import { git, gitEnv, makeRepo } from "./helpers";
+import { waitUntil } from "../_helpers";
 
 const GIT = realpathSync(Bun.which("git")!);
 
@@ -124,8 +125,7 @@ describe("the repository a git process works on, for every layout", () => {
     symlinkSync(GIT, `${dir}/bin/vcs`);
     const g = Bun.spawn([`${dir}/bin/vcs`, "cat-file", "--batch"], { cwd: `${dir}/sep`, env: gitEnv, stdin: "pipe" });
     try {
-      const t0 = Date.now();
-      while (new ProcSnapshot().exe(g.pid) !== GIT && Date.now() - t0 < 2000) Bun.sleepSync(2);
+      waitUntil(() => new ProcSnapshot().exe(g.pid) === GIT);
       const snap = new ProcSnapshot();
       expect(snap.comm(g.pid)).toBe("vcs");
       const sep = discoverRepo({ repo: `${dir}/gd`, env: {} });

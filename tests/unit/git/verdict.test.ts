@@ -6,6 +6,7 @@ import { listLocks } from "../../../lib/git/lockfiles";
 import { discoverRepo } from "../../../lib/git/repo";
 import { dispatcherAncestors, gitArgvPaths, gitSubcommand, isGitComm, judgeLocks, START_SLACK_MS, unknownGraceMs, type JudgeOptions } from "../../../lib/git/verdict";
 import { aged, gitEnv, makeRepo } from "./helpers";
+import { waitUntil } from "../_helpers";
 
 const HOUR = 3_600_000;
 
@@ -54,8 +55,7 @@ describe("judgeLocks", () => {
     writeFileSync(`${gitDir}/index~pid.lock`, `pid ${deadPid()}\n`);
     const g = Bun.spawn(["git", "cat-file", "--batch"], { cwd: repo, env: gitEnv, stdin: "pipe" });
     try {
-      const t0 = Date.now();
-      while (new ProcSnapshot().comm(g.pid) !== "git" && Date.now() - t0 < 2000) Bun.sleepSync(2);
+      waitUntil(() => new ProcSnapshot().comm(g.pid) === "git");
       const v = judge(repo, { force: true });
       expect(v["packed-refs.lock"]!.verdict).toBe("active");
       expect(v["packed-refs.lock"]!.holders.map((h) => h.pid)).toContain(g.pid);
@@ -74,8 +74,7 @@ describe("judgeLocks", () => {
     Bun.sleepSync(START_SLACK_MS + 200);
     const g = Bun.spawn(["git", "cat-file", "--batch"], { cwd: repo, env: gitEnv, stdin: "pipe" });
     try {
-      const t0 = Date.now();
-      while (new ProcSnapshot().comm(g.pid) !== "git" && Date.now() - t0 < 2000) Bun.sleepSync(2);
+      waitUntil(() => new ProcSnapshot().comm(g.pid) === "git");
       aged(`${gitDir}/index.lock`, 2 * HOUR); // created after git started: it may be git's
       const v = judge(repo, { force: true });
       expect(v["packed-refs.lock"]!.verdict).toBe("stale");
