@@ -112,6 +112,9 @@ const overview = defineCommand({
     ["git-lock run -- make release", "run a script under a repository-wide lock"],
   ],
   options: {},
+  environment: [
+    ["HARDSHELL_PLATFORM=portable", "Find lock holders and check pids through ps and lsof, the macOS/BSD path, on Linux too (HARDSHELL_PLATFORM=procfs forces /proc)"],
+  ],
   epilog:
     "Exit codes: 0 done (status: nothing stale; run: CMD's own exit code); 1 status: stale locks exist, clean: a stale lock could not be removed; " +
     "64 usage; 66 not a repository; 69 run: CMD not found; 75 wait, run: still locked when --timeout ran out; " +

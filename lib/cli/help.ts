@@ -146,6 +146,7 @@ export function renderHelp(table: CommandTable, width = 80, extras: HelpExtras =
     out.push("", "Examples:");
     for (const [cmd, what] of table.examples) out.push(`  ${cmd.replace(/\$0/g, table.command)}`, ...wrap(what, width, 6));
   }
+  if (table.environment?.length) out.push("", "Environment:", ...twoColumns(table.environment, width));
   if (table.epilog) out.push("", ...wrap(table.epilog, width, 0));
   return out.map((l) => l.trimEnd()).join("\n") + "\n";
 }

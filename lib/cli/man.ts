@@ -105,6 +105,7 @@ export function renderMan(program: string, version: string, table: CommandTable,
     ".TP",
     "\\fBHARDSHELL_DEBUG=1\\fR",
     "Add the stack trace to error messages.",
+    ...(table.environment ?? []).flatMap(([name, text]) => [".TP", `\\fB${esc(name)}\\fR`, esc(text)]),
     ".SH SEE ALSO",
     "\\fBhardshell\\fR(1), \\fBatomic\\-write\\fR(1), \\fBgit\\-lock\\fR(1), \\fBsqlite\\-exec\\fR(1); " +
       `\\fB${esc(program)} \\-\\-help\\fR; the README and docs/design.md of the hardshell project.`,

@@ -110,6 +110,8 @@ export interface CommandTable<O extends OptionTable = OptionTable> {
   maxPositionals?: number;
   /** Accepts `-- CMD [ARG...]`. */
   passThrough?: boolean;
+  /** Environment variables the command reads: [NAME or NAME=VALUE, what it does]; --help lists them before the epilog, the man page under ENVIRONMENT. */
+  environment?: [string, string][];
   epilog?: string;
 }
 

@@ -728,6 +728,16 @@ run_forwards() {
   assert_output --regexp '^git-lock [0-9]+\.[0-9]+\.[0-9]+'
 }
 
+@test "git-lock --help and its man page name the HARDSHELL_PLATFORM override" {
+  run git-lock --help
+  assert_success
+  assert_output --partial "Environment:"
+  assert_output --partial "HARDSHELL_PLATFORM=portable"
+  run git-lock --man
+  assert_success
+  assert_output --partial '\fBHARDSHELL_PLATFORM=portable\fR'
+}
+
 # ---- run: the command keeps its lock ---------------------------------------
 
 # Wait (up to 5s) until the run lock's owner record names the command it runs.

@@ -53,6 +53,12 @@ describe("renderHelp", () => {
     }
   });
 
+  test("lists the environment variables the command reads before the epilog", () => {
+    const h = renderHelp({ ...table, environment: [["DEMO_MODE=fast", "Go fast"]] }, 100);
+    expect(h).toMatch(/\nEnvironment:\n  DEMO_MODE=fast +Go fast\n\nExit codes: 0 done; 64 usage\.\n$/);
+    expect(renderHelp(table, 100)).not.toContain("Environment:");
+  });
+
   test("lists groups, choices and defaults, --completion, hides hidden options, ends with the epilog", () => {
     const h = renderHelp(table, 100);
     expect(h).toContain("\nTuning:\n      --level N");

@@ -44,6 +44,12 @@ describe("renderMan", () => {
     expect(man).not.toMatch(/^\.hidden/m);
   });
 
+  test("the table's environment variables follow HARDSHELL_DEBUG under ENVIRONMENT", () => {
+    const m = renderMan("demo-cmd", "1.2.3", { ...table, environment: [["DEMO_MODE=fast", "Go fast"]] });
+    const env = m.slice(m.indexOf(".SH ENVIRONMENT"), m.indexOf(".SH SEE ALSO"));
+    expect(env).toContain("\\fBHARDSHELL_DEBUG=1\\fR");
+    expect(env).toContain(".TP\n\\fBDEMO_MODE=fast\\fR\nGo fast\n");
+  });
   test("with subcommands, each gets a subsection with its own options", () => {
     const sub: CommandTable = { ...table, command: "demo-cmd run", usage: ["$0 -- CMD"], options: { name: { type: "string", describe: "Lock name" } } };
     const m = renderMan("demo-cmd", "1.2.3", { ...table, options: {} }, { run: sub });
