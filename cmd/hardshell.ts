@@ -21,6 +21,7 @@
  * index 2, so the `hardshell <command>` form removes the command word first.
  */
 import pkg from "../package.json" with { type: "json" };
+import { stderr, stdout } from "./_shared/io";
 
 const COMMANDS: Record<string, () => Promise<unknown>> = {
   "atomic-write": () => import("./atomic-write"),
@@ -71,6 +72,13 @@ const MAN = [
   "",
 ].join("\n");
 
+/** Print `text` through the one output writer (./_shared/io.ts: written before exit, EPIPE handled) and exit. */
+function say(to: typeof stdout, text: string, code: number): never {
+  to.write(text);
+  to.flush();
+  process.exit(code);
+}
+
 async function main(): Promise<void> {
   const name = calledAs(process.argv0);
   const direct = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
@@ -85,28 +93,12 @@ async function main(): Promise<void> {
     await sub();
     return;
   }
-  if (word === "--version") {
-    process.stdout.write(`hardshell ${pkg.version}\n`);
-    process.exit(0);
-  }
-  if (word === "--help" || word === "-h") {
-    process.stdout.write(OVERVIEW);
-    process.exit(0);
-  }
-  if (word === "--man") {
-    process.stdout.write(MAN);
-    process.exit(0);
-  }
-  if (word === "--list") {
-    process.stdout.write(`${Object.keys(COMMANDS).join("\n")}\n`);
-    process.exit(0);
-  }
-  if (word === undefined) {
-    process.stderr.write(OVERVIEW);
-    process.exit(64);
-  }
-  process.stderr.write(`hardshell: unknown command: ${JSON.stringify(word)} (one of ${Object.keys(COMMANDS).join(", ")})\n`);
-  process.exit(64);
+  if (word === "--version") say(stdout, `hardshell ${pkg.version}\n`, 0);
+  if (word === "--help" || word === "-h") say(stdout, OVERVIEW, 0);
+  if (word === "--man") say(stdout, MAN, 0);
+  if (word === "--list") say(stdout, `${Object.keys(COMMANDS).join("\n")}\n`, 0);
+  if (word === undefined) say(stderr, OVERVIEW, 64);
+  say(stderr, `hardshell: unknown command: ${JSON.stringify(word)} (one of ${Object.keys(COMMANDS).join(", ")})\n`, 64);
 }
 
 await main();
