@@ -418,8 +418,8 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
 
 /**
  * Undo what an earlier as-written attempt did to the connection itself: ATTACH
- * survives ROLLBACK (it is connection state, not database content), so
- * re-running `ATTACH 'm.db' AS m` failed with "database m is already in use".
+ * survives ROLLBACK (it is connection state, not database content), so a
+ * retry re-running `ATTACH 'm.db' AS m` would fail with "database m is already in use".
  * Every schema but main and temp was attached by the script (the connection
  * attaches nothing itself).
  */

@@ -334,7 +334,7 @@ EOF
   [ ! -e "$G/index.lock" ]
 }
 
-# ---- every repository layout, git under any name (issue: live locks removed) ----
+# ---- every repository layout, git under any name: a live lock is never removed ----
 
 # A pre-commit hook (in hooks dir $1) that runs `git-lock clean --force` and lets the commit go on.
 hook_cleans() {
