@@ -153,14 +153,15 @@ export async function spliceAll(k: Kernel, pipeFd: number, outFd: number, count:
  * loop between chunks so signals are handled. Returns the bytes placed and how; both offsets are
  * left where it stopped, and the caller always finishes with its read/write loop, which reads
  * EOF at once after a complete copy and otherwise copies the rest (after a refusal, or from a
- * pseudo file whose size the kernel reports as 0). `src` must be at offset 0 (FICLONE copies
- * the whole file).
+ * pseudo file whose size the kernel reports as 0). With `clone`, `src` must be at offset 0
+ * (FICLONE copies the whole file); copy_file_range starts at `src`'s offset. `stopped()` is
+ * checked after every yield: once it says so, nothing more is copied.
  */
 export async function copyInKernel(
   k: Kernel,
   src: number,
   dst: number,
-  opts: { clone?: boolean; copyFileRange?: boolean } = {},
+  opts: { clone?: boolean; copyFileRange?: boolean; stopped?: () => boolean } = {},
 ): Promise<{ bytes: number; method: "clone" | "copy_file_range" | "none" }> {
   if (opts.clone !== false && k.ioctlInt(dst, FICLONE, src) === 0) {
     const end = k.lseek(dst, 0, SEEK_END); // FICLONE leaves dst's offset at 0
@@ -180,6 +181,7 @@ export async function copyInKernel(
     if (n > 0) {
       bytes += n;
       await yieldToLoop();
+      if (opts.stopped?.()) return { bytes, method: "copy_file_range" };
       continue;
     }
     // 0: EOF, or a pseudo file the kernel thinks is empty (the read loop finds the rest).

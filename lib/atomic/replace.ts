@@ -76,19 +76,24 @@ import { checkpointSignals, onSignal, registerCleanup } from "../core/signals";
 import { UncreatableDirError } from "./errors";
 import { copyFd, copyFileContent, sha256OfFd, writeAll } from "./copy";
 import { openPipe } from "./pipe";
+import { copyStdin } from "./stdin";
 import { fileKind, fsyncDir, mayReplace, resolveTarget } from "./target";
 import { createTemp, sweepDeadTemps, tempName, type TempFile } from "./temp";
 
 /** Where the new content comes from. */
 export type Content =
-  /** stdin mode: the stream's bytes, as they are. */
-  | { kind: "stream"; stream: AsyncIterable<Uint8Array> }
+  /**
+   * stdin mode: the stream's bytes, as they are. With `fd` (stdin's descriptor), the bytes are
+   * read from that descriptor at its current offset, in the kernel where possible (stdin.ts), and
+   * `stream` (the same input; iterate it lazily) only finishes what a pipe's splice could not.
+   */
+  | { kind: "stream"; stream: AsyncIterable<Uint8Array>; fd?: number }
   /** `-- CMD`: CMD's stdout, committed only if CMD exits 0. */
   | { kind: "command"; argv: string[] }
   /** `--edit FILE -- CMD`: old content on CMD's stdin, CMD's stdout is the new content. */
   | { kind: "edit"; argv: string[] }
   /** `--append`: old content followed by the stream. */
-  | { kind: "append"; stream: AsyncIterable<Uint8Array> };
+  | { kind: "append"; stream: AsyncIterable<Uint8Array>; fd?: number };
 
 export interface ReplaceOptions {
   /** Mode of the result (overrides the kept/default mode). */
@@ -351,9 +356,14 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
         }
       }
       try {
-        for await (const chunk of content.stream) {
-          writeAll(temp.fd, chunk, tempPath);
-          result.bytes += chunk.length;
+        if (content.fd !== undefined) {
+          const stream = content.stream;
+          await copyStdin(content.fd, () => stream, { fd: temp.fd, subject: tempPath, empty: result.bytes === 0, count: (n) => (result.bytes += n) });
+        } else {
+          for await (const chunk of content.stream) {
+            writeAll(temp.fd, chunk, tempPath);
+            result.bytes += chunk.length;
+          }
         }
       } catch (err) {
         if (err instanceof IoError || (err as { exitCode?: number }).exitCode !== undefined) throw err;
