@@ -103,7 +103,7 @@ async function body({ opts, positionals, rest }: ParsedArgs<typeof table.options
     if (quiet && err instanceof AnswerNo) return err.exitCode;
     throw err;
   }
-  if (!quiet) for (const p of res.removedTemps) printError(noticeLine(PROGRAM, "removed a dead writer's temp file", p));
+  if (!quiet) for (const p of res.removedTempsShown) printError(noticeLine(PROGRAM, "removed a dead writer's temp file", p));
   if (!res.committed) {
     const code = res.childExitCode ?? 70;
     if (!quiet) printError(noticeLine(PROGRAM, "command failed", rest?.[0], `exit ${code}; ${file} left unchanged`));

@@ -1079,3 +1079,42 @@ big_old() {
   assert_equal "$(cat f)" "old"
   assert_equal "$(temps_of f)" ""
 }
+
+# ---------------------------------------------------------------- messages: FILE as typed
+
+@test "an error on ../x/f or on an absolute path outside the cwd names the path exactly as typed" {
+  bats_require_minimum_version 1.5.0
+  mkdir sub && cd sub
+  run --separate-stderr "$AW" ../x/f <<<"new"
+  assert_failure 73
+  assert_equal "$stderr" "atomic-write: directory does not exist: ../x (use --mkdir to create it for ../x/f)"
+  run --separate-stderr "$AW" "$T/sub/../x/f" <<<"new"
+  assert_failure 73
+  assert_equal "$stderr" "atomic-write: directory does not exist: $T/sub/../x (use --mkdir to create it for $T/sub/../x/f)"
+  echo old > ../f
+  run --separate-stderr "$AW" --if-absent "$T/sub/../f" <<<"new"
+  assert_failure 1
+  assert_equal "$stderr" "atomic-write: file already exists: $T/sub/../f (--if-absent: left unchanged)"
+  run --separate-stderr "$AW" --if-absent ../f <<<"new"
+  assert_equal "$stderr" "atomic-write: file already exists: ../f (--if-absent: left unchanged)"
+  assert_equal "$(cat ../f)" "old"
+  assert_equal "$(temps_of ../f)" ""
+  [ ! -e ../x ]
+}
+
+@test "the temp file in a message is FILE's directory as typed plus the temp's name (full disk, ../small/conf)" {
+  bats_require_minimum_version 1.5.0
+  mkdir small sub
+  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  echo old > small/conf
+  head -c 3000000 /dev/zero > big
+  cd sub
+  run --separate-stderr "$AW" ../small/conf < ../big
+  cd ..
+  content=$(cat small/conf) left=$(ls -A small)
+  umount small
+  assert_failure 74
+  [[ "$stderr" =~ ^atomic-write:\ cannot\ write\ temp\ file:\ \.\./small/\.conf\.hardshell-[0-9]+-[0-9a-f]+\.tmp\ \(ENOSPC: ]] || { echo "stderr: $stderr"; false; }
+  assert_equal "$content" "old"
+  assert_equal "$left" "conf"
+}
