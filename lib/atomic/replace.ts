@@ -27,6 +27,13 @@
  * CMD's stdout delays the commit (its output is part of the content, as with
  * `$(CMD)`), and nothing can change FILE after we return.
  *
+ * stdin mode (`fd` given): stdin is read from its current offset, as `cat` would, with
+ * copy_file_range(2) from a file and splice(2) from a pipe where the kernel allows (stdin.ts);
+ * the same EOF-only knowledge of the producer as any stream.
+ *
+ * Messages name FILE as the user typed it and files beside it by the typed directory
+ * (target.ts shownTarget/shownInDir); the real path only past a symlink.
+ *
  * In a world-writable sticky directory (/tmp) a symlink or file owned by
  * neither the caller nor the directory's owner is never followed or replaced
  * (target.ts; re-checked right before the commit and for the backup name), and
