@@ -7,7 +7,7 @@ import { runMainWithSubcommands, subcommand } from "./_shared/main";
 import { printError, stdout } from "./_shared/io";
 import { defineCommand, type OptionTable } from "../lib/cli/options";
 import { EXIT } from "../lib/core/exit";
-import { cleanLocks, scanLocks, waitForLocks, type ScanOptions } from "../lib/git/gitlock";
+import { cleanLocks, scanLocks, waitForLocks, type ScanOptions } from "../lib/git/operations";
 import { actionOf, keptLines, LOCKFILE_PID_HINT, lockJson, removalLine, statusLines } from "../lib/git/report";
 import { runLocked } from "../lib/git/run";
 

@@ -48,7 +48,7 @@
  * signal looks exactly like a finished one (EOF), design.md §3.
  *
  * Calling sequence: resolve target (target.ts; refuses non-regular files
- * without opening them) -> lock if asked (lib/core/lock.ts; implied by edit,
+ * without opening them) -> lock if asked (lib/core/dirlock.ts; implied by edit,
  * append, ifUnchanged) -> sweep dead temps -> preconditions -> fill temp ->
  * fsync -> checkpoint signals -> mode/owner -> backup -> rename (or link(2)
  * for ifAbsent, which fails EEXIST instead of replacing) -> fsync dir -> unlock.
@@ -78,7 +78,7 @@ import {
 import { constants as osc } from "node:os";
 import { basename, join } from "node:path";
 import { AnswerNo, CantCreateError, displayPath, errnoOf, fromErrno, HardshellError, IoError, NoInputError, UnavailableError } from "../core/errors";
-import { holdLock, lockPathFor, type HeldLock } from "../core/lock";
+import { holdLock, lockPathFor, type HeldLock } from "../core/dirlock";
 import { checkpointSignals, onSignal, registerCleanup } from "../core/signals";
 import { UncreatableDirError } from "./errors";
 import { copyFd, copyFileContent, sha256OfFd, writeAll } from "./copy";

@@ -11,7 +11,7 @@
  *   back what it holds (bytes that came by splice or clone never passed through us).
  * - Its name is `.<FILE>.hardshell-<pid>-<random>.tmp`: hidden, tied to FILE,
  *   and the writer's pid can be read back from it. `sweepDeadTemps` removes
- *   those of FILE whose pid is `dead` on this host (lib/core/proc.ts); a pid that
+ *   those of FILE whose pid is `dead` on this host (lib/core/liveness.ts); a pid that
  *   is running or `unknown` keeps its file — a slow writer is never robbed.
  *   Caveat: on a directory shared between hosts (NFS) a pid is only meaningful
  *   on the host that wrote it; there the sweep may leave debris, never remove
@@ -27,7 +27,7 @@
 import { constants as fsc, lstatSync, openSync, readdirSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import { displayPath, errnoOf, fromErrno } from "../core/errors";
-import { pidLiveness } from "../core/proc";
+import { pidLiveness } from "../core/liveness";
 import { isSharedStickyDir, UncreatableDirError } from "./errors";
 
 const MAX_BASE = 180;

@@ -6,6 +6,8 @@
  * it throws an error value (lib/core/errors.ts) that carries one of these codes,
  * and cmd/_shared/main.ts turns it into the process exit status.
  */
+import { constants as osConstants } from "node:os";
+
 export const EXIT = {
   OK: 0,
   /** The answer is "no": a check found something, a precondition failed. Never an error. */
@@ -30,4 +32,13 @@ export type HandledSignal = keyof typeof SIGNALS;
 /** 128+N, the shell's convention for "killed by signal N". */
 export function exitCodeForSignal(sig: HandledSignal): number {
   return 128 + SIGNALS[sig];
+}
+
+/** 128+N for any signal, by name or number (a child killed by SIGSEGV, SIGKILL, ...); undefined for none or an unknown name. */
+export function signalExitCode(name: string | number | null | undefined): number | undefined {
+  if (typeof name === "number") return 128 + name;
+  if (!name) return undefined;
+  if (name in SIGNALS) return exitCodeForSignal(name as HandledSignal);
+  const n = (osConstants.signals as Record<string, number>)[name];
+  return n === undefined ? undefined : 128 + n;
 }

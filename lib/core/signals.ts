@@ -116,8 +116,8 @@ export function onSignal(fn: (sig: HandledSignal) => void): () => void {
  *
  * One setImmediate turn is enough for Bun to dispatch a delivered signal:
  * 80 group-wide SIGTERMs of `producer | atomic-write f` gave 0 truncated
- * commits with it (design.md §3 measured 5 of 30 without any turn). The former
- * extra setTimeout(0) turn cost 1.6 ms per call (8.7 vs 7.1 ms, hyperfine).
+ * commits with it (design.md §3 measured 5 of 30 without any turn). A second,
+ * setTimeout(0) turn would cost 1.6 ms per call (8.7 vs 7.1 ms, hyperfine).
  */
 export async function checkpointSignals(): Promise<void> {
   await new Promise<void>((resolve) => setImmediate(resolve));

@@ -52,7 +52,7 @@
  */
 import { existsSync, realpathSync, statSync } from "node:fs";
 import { basename, delimiter, dirname, join, resolve } from "node:path";
-import { fileId, isInside, type ProcSnapshot } from "../core/proc";
+import { fileId, isInside, normalizePath, type ProcessView } from "../core/procscan";
 import { repoOfPath, type GitRepo, type RepoId } from "./repo";
 
 /** git processes by name: `git` itself and its helpers (`git-remote-https`, `git-upload-pack`, ...), not git-lock. */
@@ -163,7 +163,7 @@ export function gitBinaries(env: Record<string, string | undefined> = process.en
 }
 
 /** Is `pid` a git process? By its executable first (see the module comment); by comm as the fallback. */
-export function isGitProcess(snap: ProcSnapshot, pid: number, bins: () => GitBinaries): boolean {
+export function isGitProcess(snap: ProcessView, pid: number, bins: () => GitBinaries): boolean {
   const exe = snap.exe(pid);
   if (exe !== undefined) {
     const b = basename(exe);
@@ -185,7 +185,7 @@ function selfExe(): string {
 }
 
 /** Ancestors of `pid` that are the `git lock` dispatcher (they hold no lock). */
-export function dispatcherAncestors(snap: ProcSnapshot, pid: number, bins: () => GitBinaries = lazyBinaries()): Set<number> {
+export function dispatcherAncestors(snap: ProcessView, pid: number, bins: () => GitBinaries = lazyBinaries()): Set<number> {
   const out = new Set<number>();
   for (const a of snap.ancestors(pid)) {
     if (!isGitProcess(snap, a, bins)) continue;
@@ -217,7 +217,7 @@ const REPO_VARS = ["GIT_DIR", "GIT_COMMON_DIR", "GIT_WORK_TREE"] as const;
  * about it could be read.
  */
 export function gitWorksOn(
-  snap: ProcSnapshot,
+  snap: ProcessView,
   pid: number,
   repo: GitRepo,
   cache: Map<string, RepoId | null> = new Map(),
@@ -274,7 +274,7 @@ export function gitWorksOn(
  */
 export function gitProcessesWorkingOn(
   repo: GitRepo,
-  opts: { snapshot: ProcSnapshot; exclude: ReadonlySet<number>; ancestors: ReadonlySet<number>; uid?: number; bins?: () => GitBinaries },
+  opts: { snapshot: ProcessView; exclude: ReadonlySet<number>; ancestors: ReadonlySet<number>; uid?: number; bins?: () => GitBinaries },
 ): GitWorker[] {
   const snap = opts.snapshot;
   const bins = opts.bins ?? lazyBinaries();
@@ -286,25 +286,7 @@ export function gitProcessesWorkingOn(
     const r = gitWorksOn(snap, pid, repo, cache);
     const comm = snap.comm(pid) ?? "?";
     if (r.answer === "yes") out.push({ pid, comm, via: r.via! });
-    else if (r.answer === "unknown" && (opts.ancestors.has(pid) || procUid(snap, pid) === uid)) out.push({ pid, comm, via: "unreadable" });
+    else if (r.answer === "unknown" && (opts.ancestors.has(pid) || snap.uid(pid) === uid)) out.push({ pid, comm, via: "unreadable" });
   }
   return out;
-}
-
-function procUid(snap: ProcSnapshot, pid: number): number | undefined {
-  try {
-    return statSync(`${snap.root}/${pid}`).uid;
-  } catch {
-    return undefined;
-  }
-}
-
-function normalizePath(p: string): string {
-  const parts: string[] = [];
-  for (const seg of p.split("/")) {
-    if (seg === "" || seg === ".") continue;
-    if (seg === "..") parts.pop();
-    else parts.push(seg);
-  }
-  return `/${parts.join("/")}`;
 }

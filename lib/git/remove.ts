@@ -7,8 +7,8 @@
  *    numbers are recycled within milliseconds as git locks and commits), and its real
  *    parent directory must be inside the git dir — so a symlinked directory
  *    can never lead the removal outside.
- * 2. rename it aside to `<name>.hardshell-rm-<pid>-<rand>` in the same
- *    directory. git creates locks with O_CREAT|O_EXCL (lockfile.h), so from
+ * 2. rename it aside to `.<name>.hardshell-<pid>-<tag>.rm` in the same
+ *    directory (lib/core/tempname.ts). git creates locks with O_CREAT|O_EXCL (lockfile.h), so from
  *    this instant a git that wants the lock can take it; nothing we do next
  *    can hit that new lock.
  * 3. lstat the aside name: if it is not the judged inode and mtime (someone replaced
@@ -18,27 +18,29 @@
  *
  * What a concurrent git can observe: the lock disappears atomically (rename);
  * it never sees a half-removed lock and never loses a lock it just created.
- * A crash between 2 and 4 leaves a `*.hardshell-rm-*` file that no git reads.
+ * A crash between 2 and 4 leaves a `.<name>.hardshell-*.rm` file that no git
+ * reads; the next removal of a lock of that name sweeps it once its pid is dead.
  * hardshell's run locks (directories) are not removed here but by
- * `removeRunLock`: it takes the stale lock over through lib/core/lock.ts
+ * `removeRunLock`: it takes the stale lock over through lib/core/dirlock.ts
  * (re-judged under the same flock every other taker-over uses, so a
  * concurrent `git-lock run` and `clean` can never both act on it) and
  * releases it at once.
  * Out of scope: network file systems where rename/link are not atomic.
  */
 import { linkSync, lstatSync, realpathSync, renameSync, unlinkSync } from "node:fs";
-import { holdLock } from "../core/lock";
-import { TempFailError } from "../core/errors";
+import { holdLock } from "../core/dirlock";
+import { errnoOf, TempFailError } from "../core/errors";
+import { hardshellName, sweepDead } from "../core/tempname";
 import { basename, dirname, join } from "node:path";
-import { isInside } from "../core/proc";
-import type { LockFile } from "./locks";
+import { isInside } from "../core/procscan";
+import type { LockFile } from "./lockfiles";
 
 export type RemoveOutcome =
   | { removed: true; aside: string }
   | { removed: false; why: "gone" | "changed" | "not-regular" | "outside" | "error"; detail: string };
 
 function asideName(path: string): string {
-  return join(dirname(path), `${basename(path)}.hardshell-rm-${process.pid}-${Math.random().toString(36).slice(2, 10)}`);
+  return join(dirname(path), hardshellName(basename(path), "rm"));
 }
 
 /** Remove `lock` if it still is the very file that was judged. `root` is the git dir it must be inside. */
@@ -65,7 +67,7 @@ export function removeLockSafely(lock: LockFile, root: string): RemoveOutcome {
   try {
     renameSync(realPath, aside);
   } catch (err) {
-    const code = (err as { code?: string }).code;
+    const code = errnoOf(err);
     if (code === "ENOENT") return { removed: false, why: "gone", detail: "already gone" };
     return { removed: false, why: "error", detail: `cannot rename aside (${code ?? String(err)})` };
   }
@@ -89,8 +91,9 @@ export function removeLockSafely(lock: LockFile, root: string): RemoveOutcome {
   try {
     unlinkSync(aside);
   } catch (err) {
-    return { removed: false, why: "error", detail: `renamed aside to ${aside} but cannot unlink (${(err as { code?: string }).code ?? String(err)})` };
+    return { removed: false, why: "error", detail: `renamed aside to ${aside} but cannot unlink (${errnoOf(err) ?? String(err)})` };
   }
+  sweepDead(parent, basename(lock.path), "rm");
   if (lock.pidRecord) removeRecord(lock.pidRecord.path, root);
   return { removed: true, aside };
 }

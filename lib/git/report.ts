@@ -3,7 +3,7 @@
  * from the data the operations return to lines; cmd/git-lock.ts prints them
  * (results on stdout, removals and hints on stderr).
  */
-import type { CleanResult, Removal, ScanResult } from "./gitlock";
+import type { CleanResult, Removal, ScanResult } from "./operations";
 import { formatAge, type JudgedLock } from "./verdict";
 
 export interface LockJson {

@@ -2,7 +2,7 @@
  * `git-lock run`: hold a repository-wide lock while a command runs (design.md §4).
  *
  * The lock is `<common git dir>/hardshell-<NAME>.lock`, taken with the shared
- * hardshell lock (lib/core/lock.ts: proper-lockfile-compatible directory,
+ * hardshell lock (lib/core/dirlock.ts: proper-lockfile-compatible directory,
  * owner record with pid, host and start time, mtime refreshed while held,
  * race-free stale takeover). Every worktree of a repository shares the
  * common dir, so they all serialize on the same lock.
@@ -24,17 +24,15 @@
  * runs at any instant. git's own locks are not taken: run serializes scripts,
  * not git itself.
  */
-import { DEFAULT_STALE_MS, holdLock, type HeldLock } from "../core/lock";
+import { holdLock, type HeldLock } from "../core/dirlock";
 import { UnavailableError, UsageError, errnoOf, fromErrno } from "../core/errors";
 import { receivedSignal, registerCleanup } from "../core/signals";
-import { hasExited } from "../core/proc";
-import { constants } from "node:os";
+import { hasExited } from "../core/liveness";
+import { signalExitCode } from "../core/exit";
 import { join } from "node:path";
 import { discoverRepo, type DiscoverOptions } from "./repo";
 
 export const DEFAULT_RUN_TIMEOUT_MS = 60_000;
-/** The hardshell lock's own threshold, which `git-lock status/clean/wait` use for run locks too (verdict.ts). */
-export const DEFAULT_RUN_STALE_MS = DEFAULT_STALE_MS;
 
 export interface RunOptions extends DiscoverOptions {
   name?: string;
@@ -60,7 +58,7 @@ export async function runLocked(opts: RunOptions): Promise<{ exitCode: number; l
   const lockPath = runLockPath(repo.commonDir, opts.name);
   const held: HeldLock = await holdLock(lockPath, {
     timeoutMs: opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
-    staleMs: opts.staleMs ?? DEFAULT_RUN_STALE_MS,
+    staleMs: opts.staleMs,
     command: opts.command.join(" ").slice(0, 200),
   });
   let unregister: (() => void) | undefined;
@@ -89,9 +87,7 @@ export async function runLocked(opts: RunOptions): Promise<{ exitCode: number; l
       while (!hasExited(pid)) Bun.sleepSync(5);
     });
     const code = await child.exited;
-    const sig = child.signalCode;
-    if (sig) return { exitCode: 128 + ((constants.signals as Record<string, number>)[sig] ?? 0), lockPath };
-    return { exitCode: code ?? 0, lockPath };
+    return { exitCode: signalExitCode(child.signalCode) ?? code ?? 0, lockPath };
   } finally {
     unregister?.();
     held.release();

@@ -25,7 +25,7 @@
  *    crashed lock from hours ago while its own parent git runs. A git whose
  *    start time cannot be read counts.
  * 4. `gc.pid` is judged by the host and pid written in it, as git gc does.
- * 5. hardshell run locks are judged by their owner record (lib/core/lock.ts).
+ * 5. hardshell run locks are judged by their owner record (lib/core/dirlock.ts).
  *
  * Without a live holder, age decides: `young` below the threshold (default
  * 30 s, `--stale-after`, 0 with `--force`), `stale` above. When liveness
@@ -40,14 +40,20 @@
  * is a snapshot; removal (remove.ts) re-checks the inode before acting, and a
  * lock judged stale cannot become someone's live lock without being replaced
  * (O_EXCL creation means a new holder makes a new inode).
- * Assumes Linux /proc and same-host processes; out of scope: processes in
- * other mount namespaces that see the repository under another path.
+ * Calling sequence: judgeLocks settles each lock from the evidence that is
+ * cheap and decisive (run-lock owner, visibility, gc.pid, holder record),
+ * then asks the process table once for the rest: git processes first (one
+ * comm/exe read per process), open fds only for locks still undecided.
+ * Assumes same-host processes seen through lib/core/procscan.ts (/proc, or ps
+ * and lsof); out of scope: processes in other mount namespaces that see the
+ * repository under another path.
  */
-import { livenessVisibility, pidLiveness, ProcSnapshot, fileHolders, thisHost, type Visibility } from "../core/proc";
-import { dispatcherAncestors, gitProcessesWorkingOn, lazyBinaries } from "./gitproc";
+import { fileHolders, livenessVisibility, processSnapshot, type ProcessView, type Visibility } from "../core/procscan";
+import { pidLiveness, thisHost } from "../core/liveness";
+import { dispatcherAncestors, gitProcessesWorkingOn, lazyBinaries, type GitBinaries } from "./gitproc";
 import { readFileSync } from "node:fs";
-import { DEFAULT_STALE_MS as LOCK_STALE_MS } from "../core/lock";
-import { parseGcPid, type LockFile, type LockKind } from "./locks";
+import { DIRLOCK_STALE_MS } from "../core/dirlock";
+import { parseGcPid, type LockFile, type LockKind } from "./lockfiles";
 import type { GitRepo } from "./repo";
 
 export type Verdict = "active" | "young" | "stale" | "unknown";
@@ -72,9 +78,8 @@ export interface JudgedLock {
   holders: Holder[];
 }
 
-export const DEFAULT_STALE_MS = 30_000;
-/** hardshell run locks: the hardshell lock's own threshold (lib/core/lock.ts), the one `git-lock run` uses. */
-export const RUN_LOCK_STALE_MS = LOCK_STALE_MS;
+/** git's own locks, where liveness is visible: stale once this old with no live holder. */
+export const GIT_LOCK_STALE_MS = 30_000;
 export const UNKNOWN_GRACE_MS = 15 * 60_000;
 export const UNKNOWN_REF_GRACE_MS = 60 * 60_000;
 export const OTHER_HOST_GC_GRACE_MS = 12 * 60 * 60_000;
@@ -91,8 +96,8 @@ export interface JudgeOptions {
   now?: number;
   /** This process (excluded from holders). */
   selfPid?: number;
-  snapshot?: ProcSnapshot;
-  /** Run-lock judge (lib/core/lock.ts); run locks are `unknown` without it. */
+  snapshot?: ProcessView;
+  /** Run-lock judge (lib/core/dirlock.ts); run locks are `unknown` without it. */
   judgeRunLock?: (path: string, staleMs: number) => { verdict: "running" | "stale" | "unknown" | "young"; owner?: { pid: number; host: string }; holder?: number };
   /** Visibility per directory (tests inject "not visible"). */
   visibility?: (dir: string) => Visibility;
@@ -116,178 +121,186 @@ function fmtAge(ms: number): string {
   return `${Math.round(s / 3600)}h`;
 }
 
+/** What every evidence function shares for one judgeLocks call. */
+interface Judging {
+  opts: JudgeOptions;
+  snap: ProcessView;
+  /** Age threshold where liveness is visible (0 with --force). */
+  visibleThreshold: number;
+  uid: number;
+  visibility: (dir: string) => Visibility;
+}
+
+/** A verdict could not be reached from what is visible: `unknown` until the grace period, `stale` after. */
+function settleUnknown(j: JudgedLock, why: string, graceMs: number): void {
+  j.thresholdMs = graceMs;
+  const stale = j.ageMs >= graceMs;
+  j.verdict = stale ? "stale" : "unknown";
+  j.reason = stale ? `liveness not visible (${why}); older than the ${fmtAge(graceMs)} grace period` : `liveness not visible (${why}); stale after ${fmtAge(graceMs)}`;
+}
+
+function settleActive(j: JudgedLock, holders: Holder[], reason: string): void {
+  j.verdict = "active";
+  j.holders = holders;
+  j.reason = reason;
+}
+
+/** Evidence 5: a hardshell run lock, by its owner record, on the threshold `git-lock run` takes it over at. */
+function judgeRunLock(j: JudgedLock, c: Judging): void {
+  if (!c.opts.judgeRunLock) return settleUnknown(j, "run lock module unavailable", c.opts.staleAfterMs ?? unknownGraceMs(j.lock.kind));
+  const staleMs = c.opts.force ? 0 : (c.opts.staleAfterMs ?? DIRLOCK_STALE_MS);
+  const r = c.opts.judgeRunLock(j.lock.path, staleMs);
+  j.thresholdMs = staleMs;
+  if (r.verdict === "running") {
+    // The holder is the owner, or the command it ran if the owner died and the command runs on.
+    const pid = r.holder ?? r.owner?.pid;
+    const holders = pid !== undefined ? [{ pid, comm: c.snap.comm(pid) ?? "?" }] : [];
+    settleActive(j, holders, `run lock held by live pid ${pid ?? "?"}${r.owner && pid !== r.owner.pid ? ` (command of pid ${r.owner.pid}, gone)` : ""}`);
+  } else if (r.verdict === "unknown") {
+    j.verdict = "unknown";
+    j.reason = `run lock owner liveness not visible${r.owner ? ` (pid ${r.owner.pid} on ${r.owner.host})` : ""}`;
+  } else {
+    j.verdict = r.verdict;
+    j.reason = r.verdict === "stale" ? `run lock owner gone; not refreshed for ${fmtAge(j.ageMs)}` : "run lock owner gone; recently refreshed";
+  }
+}
+
+/** Liveness cannot be seen for this lock at all (no process table, network fs, another user's lock): settled as unknown. */
+function judgeVisibility(j: JudgedLock, c: Judging): boolean {
+  const vis = c.visibility(j.lock.gitDir);
+  if (!vis.visible) {
+    settleUnknown(j, vis.reason ?? "not visible", c.opts.staleAfterMs ?? unknownGraceMs(j.lock.kind));
+    return true;
+  }
+  if (c.uid !== 0 && j.lock.uid !== c.uid) {
+    settleUnknown(j, `owned by uid ${j.lock.uid}, whose processes are not inspectable`, c.opts.staleAfterMs ?? unknownGraceMs(j.lock.kind));
+    return true;
+  }
+  return false;
+}
+
+/** Evidence 4: gc.pid by the host and pid written in it, as git gc does. False when unreadable (judged like any lock). */
+function judgeGcPid(j: JudgedLock, c: Judging): boolean {
+  let rec: { pid: number; host: string } | undefined;
+  try {
+    rec = parseGcPid(readFileSync(j.lock.path, "latin1"));
+  } catch {
+    rec = undefined;
+  }
+  if (!rec) return false;
+  if (rec.host !== thisHost()) {
+    settleUnknown(j, `gc.pid written on host ${rec.host}`, c.opts.staleAfterMs ?? OTHER_HOST_GC_GRACE_MS);
+    return true;
+  }
+  const l = pidLiveness(rec.pid);
+  if (l === "running" && j.ageMs > GC_PID_MAX_AGE_MS) {
+    // git gc ignores a gc.pid older than 12 h even if its pid is alive (a recycled pid).
+    settleByAge(j, `gc.pid is older than 12h (git gc ignores it; pid ${rec.pid} is presumably recycled)`, c.visibleThreshold);
+    return true;
+  }
+  if (l === "running") {
+    settleActive(j, [{ pid: rec.pid, comm: c.snap.comm(rec.pid) ?? "?" }], `git gc pid ${rec.pid} is alive`);
+    return true;
+  }
+  if (l === "dead") {
+    settleByAge(j, `git gc pid ${rec.pid} is gone`, c.visibleThreshold);
+    return true;
+  }
+  return false;
+}
+
 /**
- * Judge every lock. The /proc scans run lazily and once: git processes are
- * looked for only if some lock needs that evidence, fds only if some lock is
- * still undecided after that.
+ * Evidence 1: git's holder record. "active" (settled), "dead" (its writer is
+ * gone: only an open fd can still overrule that), or "none" (no record, or
+ * its pid's liveness is unknown).
+ */
+function judgeHolderRecord(j: JudgedLock, c: Judging): "active" | "dead" | "none" {
+  const pid = j.lock.pidRecord?.pid;
+  if (pid === undefined) return "none";
+  const l = pidLiveness(pid);
+  if (l === "running") {
+    settleActive(j, [{ pid, comm: c.snap.comm(pid) ?? "?" }], `holder record names live pid ${pid}`);
+    return "active";
+  }
+  return l === "dead" ? "dead" : "none";
+}
+
+/** Evidence 3: live git processes in this repository that could have created each lock; settles those it finds a holder for. */
+function judgeByGitProcesses(repo: GitRepo, pending: JudgedLock[], c: Judging, exclude: () => Set<number>, bins: () => GitBinaries): JudgedLock[] {
+  if (pending.length === 0) return [];
+  const ancestors = new Set(c.snap.ancestors(c.opts.selfPid ?? process.pid));
+  const workers: GitWorker[] = gitProcessesWorkingOn(repo, { snapshot: c.snap, exclude: exclude(), ancestors, uid: c.uid, bins }).map((p) => ({
+    pid: p.pid,
+    comm: p.comm,
+    startMs: c.snap.startEpochMs(p.pid),
+  }));
+  const undecided: JudgedLock[] = [];
+  for (const j of pending) {
+    // A git that started after the lock's ctime (with slack) cannot have created it.
+    const holders = workers.filter((g) => g.startMs === undefined || g.startMs <= j.lock.ctimeMs + START_SLACK_MS).map((g) => ({ pid: g.pid, comm: g.comm }));
+    if (holders.length) settleActive(j, holders, `live git process in this repository (pid ${holders.map((h) => h.pid).join(", ")})`);
+    else undecided.push(j);
+  }
+  return undecided;
+}
+
+/** Evidence 2: one open-fd scan for every lock still undecided; the rest settle by age. */
+function judgeByOpenFiles(undecided: { j: JudgedLock; deadRecord: boolean }[], c: Judging, exclude: () => Set<number>): void {
+  if (undecided.length === 0) return;
+  const found = fileHolders(
+    undecided.map((u) => u.j.lock.path),
+    { snapshot: c.snap, exclude: exclude() },
+  );
+  for (const { j, deadRecord } of undecided) {
+    const h = found.filter((x) => x.path === j.lock.path).map((x) => ({ pid: x.pid, comm: x.comm }));
+    if (h.length) settleActive(j, h, `open in live process ${h.map((x) => `${x.pid} (${x.comm})`).join(", ")}`);
+    else settleByAge(j, deadRecord ? `holder record pid ${j.lock.pidRecord!.pid} is gone` : "no live holder", c.visibleThreshold);
+  }
+}
+
+/**
+ * Judge every lock. The process-table scans run lazily and once: git
+ * processes are looked for only if some lock needs that evidence, fds only if
+ * some lock is still undecided after that.
  */
 export function judgeLocks(repo: GitRepo, locks: readonly LockFile[], opts: JudgeOptions = {}): JudgedLock[] {
   const now = opts.now ?? Date.now();
-  const selfPid = opts.selfPid ?? process.pid;
-  const snap = opts.snapshot ?? new ProcSnapshot();
-  const uid = typeof process.getuid === "function" ? process.getuid() : 0;
+  const snap = opts.snapshot ?? processSnapshot();
   const visCache = new Map<string, Visibility>();
-  const visibility = (dir: string): Visibility => {
-    let v = visCache.get(dir);
-    if (!v) visCache.set(dir, (v = (opts.visibility ?? livenessVisibility)(dir)));
-    return v;
+  const c: Judging = {
+    opts,
+    snap,
+    visibleThreshold: opts.force ? 0 : (opts.staleAfterMs ?? GIT_LOCK_STALE_MS),
+    uid: typeof process.getuid === "function" ? process.getuid() : 0,
+    visibility: (dir) => {
+      let v = visCache.get(dir);
+      if (!v) visCache.set(dir, (v = (opts.visibility ?? livenessVisibility)(dir)));
+      return v;
+    },
   };
-  const visibleThreshold = opts.force ? 0 : (opts.staleAfterMs ?? DEFAULT_STALE_MS);
-
   const bins = lazyBinaries();
-  let exclude: Set<number> | undefined;
-  const excluded = (): Set<number> => (exclude ??= new Set([selfPid, ...dispatcherAncestors(snap, selfPid, bins)]));
-  let gitProcs: GitWorker[] | undefined;
-  const gitWorkers = (): GitWorker[] => {
-    if (gitProcs) return gitProcs;
-    const ancestors = new Set(snap.ancestors(selfPid));
-    return (gitProcs = gitProcessesWorkingOn(repo, { snapshot: snap, exclude: excluded(), ancestors, uid, bins }).map((p) => ({
-      pid: p.pid,
-      comm: p.comm,
-      startMs: snap.startEpochMs(p.pid),
-    })));
-  };
-  /** git processes that could have created this lock (started before its ctime, with slack). */
-  const gitHolders = (lock: LockFile): Holder[] =>
-    gitWorkers()
-      .filter((g) => g.startMs === undefined || g.startMs <= lock.ctimeMs + START_SLACK_MS)
-      .map((g) => ({ pid: g.pid, comm: g.comm }));
+  let excludeSet: Set<number> | undefined;
+  const selfPid = opts.selfPid ?? process.pid;
+  const exclude = (): Set<number> => (excludeSet ??= new Set([selfPid, ...dispatcherAncestors(snap, selfPid, bins)]));
 
-  type Pending = { j: JudgedLock; needsGit: boolean };
   const results: JudgedLock[] = [];
-  const pending: Pending[] = [];
-
+  const needGit: JudgedLock[] = [];
+  const deadRecord: JudgedLock[] = [];
   for (const lock of locks) {
-    const ageMs = Math.max(0, now - lock.mtimeMs);
-    const j: JudgedLock = { lock, verdict: "unknown", reason: "", ageMs, thresholdMs: visibleThreshold, holders: [] };
+    const j: JudgedLock = { lock, verdict: "unknown", reason: "", ageMs: Math.max(0, now - lock.mtimeMs), thresholdMs: c.visibleThreshold, holders: [] };
     results.push(j);
-    const vis = visibility(lock.gitDir);
-    const unknown = (why: string, graceMs = opts.staleAfterMs ?? unknownGraceMs(lock.kind)) => {
-      j.thresholdMs = graceMs;
-      if (ageMs >= graceMs) {
-        j.verdict = "stale";
-        j.reason = `liveness not visible (${why}); older than the ${fmtAge(graceMs)} grace period`;
-      } else {
-        j.verdict = "unknown";
-        j.reason = `liveness not visible (${why}); stale after ${fmtAge(graceMs)}`;
-      }
-    };
-    const byAge = (why: string) => settleByAge(j, why, visibleThreshold);
-
     if (lock.kind === "run") {
-      if (!opts.judgeRunLock) {
-        unknown("run lock module unavailable");
-        continue;
-      }
-      // One threshold with `git-lock run` itself, which takes a run lock over after RUN_LOCK_STALE_MS.
-      const staleMs = opts.force ? 0 : (opts.staleAfterMs ?? RUN_LOCK_STALE_MS);
-      const r = opts.judgeRunLock(lock.path, staleMs);
-      j.thresholdMs = staleMs;
-      if (r.verdict === "running") {
-        // The holder is the owner, or the command it ran if the owner died and the command runs on.
-        const pid = r.holder ?? r.owner?.pid;
-        if (pid !== undefined) j.holders = [{ pid, comm: snap.comm(pid) ?? "?" }];
-        j.verdict = "active";
-        j.reason = `run lock held by live pid ${pid ?? "?"}${r.owner && pid !== r.owner.pid ? ` (command of pid ${r.owner.pid}, gone)` : ""}`;
-      } else if (r.verdict === "unknown") {
-        j.verdict = "unknown";
-        j.reason = `run lock owner liveness not visible${r.owner ? ` (pid ${r.owner.pid} on ${r.owner.host})` : ""}`;
-      } else {
-        j.verdict = r.verdict;
-        j.reason = r.verdict === "stale" ? `run lock owner gone; not refreshed for ${fmtAge(ageMs)}` : "run lock owner gone; recently refreshed";
-      }
+      judgeRunLock(j, c);
       continue;
     }
-
-    if (!vis.visible) {
-      unknown(vis.reason ?? "not visible");
-      continue;
-    }
-    if (uid !== 0 && lock.uid !== uid) {
-      unknown(`owned by uid ${lock.uid}, whose processes are not inspectable`);
-      continue;
-    }
-
-    if (lock.kind === "gc-pid") {
-      let rec: { pid: number; host: string } | undefined;
-      try {
-        rec = parseGcPid(readFileSync(lock.path, "latin1"));
-      } catch {
-        rec = undefined;
-      }
-      if (rec) {
-        if (rec.host !== thisHost()) {
-          unknown(`gc.pid written on host ${rec.host}`, opts.staleAfterMs ?? OTHER_HOST_GC_GRACE_MS);
-          continue;
-        }
-        const l = pidLiveness(rec.pid);
-        if (l === "running" && ageMs > GC_PID_MAX_AGE_MS) {
-          // git gc ignores a gc.pid older than 12 h even if its pid is alive (a recycled pid).
-          byAge(`gc.pid is older than 12h (git gc ignores it; pid ${rec.pid} is presumably recycled)`);
-          continue;
-        }
-        if (l === "running") {
-          j.verdict = "active";
-          j.reason = `git gc pid ${rec.pid} is alive`;
-          j.holders = [{ pid: rec.pid, comm: snap.comm(rec.pid) ?? "?" }];
-          continue;
-        }
-        if (l === "dead") {
-          byAge(`git gc pid ${rec.pid} is gone`);
-          continue;
-        }
-      }
-      // Unreadable gc.pid: judged like any lock below.
-    }
-
-    if (lock.pidRecord?.pid !== undefined) {
-      const l = pidLiveness(lock.pidRecord.pid);
-      if (l === "running") {
-        j.verdict = "active";
-        j.reason = `holder record names live pid ${lock.pidRecord.pid}`;
-        j.holders = [{ pid: lock.pidRecord.pid, comm: snap.comm(lock.pidRecord.pid) ?? "?" }];
-        continue;
-      }
-      if (l === "dead") {
-        // Strongest evidence: its writer is gone. Only an open fd can still overrule it.
-        pending.push({ j, needsGit: false });
-        continue;
-      }
-    }
-    pending.push({ j, needsGit: true });
+    if (judgeVisibility(j, c)) continue;
+    if (lock.kind === "gc-pid" && judgeGcPid(j, c)) continue;
+    const record = judgeHolderRecord(j, c);
+    if (record === "dead") deadRecord.push(j);
+    else if (record === "none") needGit.push(j);
   }
-
-  if (pending.length) {
-    // Evidence 3 (cheap: comm of every process, cwd/environ of git processes only).
-    const undecided: Pending[] = [];
-    for (const p of pending) {
-      const holders = p.needsGit ? gitHolders(p.j.lock) : [];
-      if (holders.length) {
-        p.j.verdict = "active";
-        p.j.holders = holders;
-        p.j.reason = `live git process in this repository (pid ${holders.map((h) => h.pid).join(", ")})`;
-      } else undecided.push(p);
-    }
-    // Evidence 2 (one fd scan for all remaining locks).
-    if (undecided.length) {
-      const holders = fileHolders(
-        undecided.map((p) => p.j.lock.path),
-        { snapshot: snap, exclude: excluded() },
-      );
-      for (const p of undecided) {
-        const h = holders.filter((x) => x.path === p.j.lock.path).map((x) => ({ pid: x.pid, comm: x.comm }));
-        const j = p.j;
-        j.thresholdMs = visibleThreshold;
-        if (h.length) {
-          j.verdict = "active";
-          j.holders = h;
-          j.reason = `open in live process ${h.map((x) => `${x.pid} (${x.comm})`).join(", ")}`;
-          continue;
-        }
-        settleByAge(j, p.needsGit ? "no live holder" : `holder record pid ${j.lock.pidRecord!.pid} is gone`, visibleThreshold);
-      }
-    }
-  }
+  const afterGit = judgeByGitProcesses(repo, needGit, c, exclude, bins);
+  judgeByOpenFiles([...deadRecord.map((j) => ({ j, deadRecord: true })), ...afterGit.map((j) => ({ j, deadRecord: false }))], c, exclude);
   return results;
 }
 

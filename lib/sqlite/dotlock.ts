@@ -28,14 +28,15 @@
  *   forever. We call a DB.lock STALE when (1) it is an empty directory owned
  *   by our uid (or we are root), (2) no other live process has DB (or its
  *   -journal) open — a lock holder always has DB open, and this is the
- *   shared /proc scan of lib/core/proc.ts `fileHolders` — and (3) its mtime is
- *   older than `staleMs`. When liveness cannot be seen (no /proc, another pid
- *   namespace, a network file system; lib/core/proc.ts livenessVisibility)
- *   it is never stale. A stale DB.lock is cleared race-free: under a kernel
- *   flock(2) on the parent directory (which dies with its holder, so it never
- *   goes stale itself) it is judged again, must still be the same directory
- *   (dev, inode and ctime — utimes cannot fake a ctime),
- *   is renamed aside to `.<name>.hardshell-stale-<pid>-<tag>` and rmdir'ed;
+ *   shared process-table scan of lib/core/procscan.ts `fileHolders` — and (3)
+ *   its mtime is older than `staleMs`. When liveness cannot be seen (no /proc,
+ *   another pid namespace, a network file system; lib/core/procscan.ts
+ *   livenessVisibility) it is never stale. A stale DB.lock is cleared
+ *   race-free (lib/core/takeover.ts): under a kernel flock(2) on the lock
+ *   directory itself (which dies with its holder, so it never goes stale) it
+ *   is judged again, must still be the same directory (dev, inode and ctime —
+ *   utimes cannot fake a ctime), is renamed aside to
+ *   `.<name>.hardshell-<pid>-<tag>.stale` (lib/core/tempname.ts) and rmdir'ed;
  *   `onCleared` reports path, age and reason. Then the normal mkdir follows;
  *   whoever wins it (us or a peer) holds the lock. Native SQLite rolls the
  *   hot journal back on our first read, under our DB.lock.
@@ -66,10 +67,11 @@
  */
 import { lstatSync, mkdirSync, readdirSync, realpathSync, rmdirSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
+import { BusyError, isBusyError } from "../core/busy";
 import { errnoOf, fromErrno, UsageError } from "../core/errors";
 import { formatDuration, parseDuration } from "../core/duration";
-import { fileHolders, livenessVisibility, type FileHolder } from "../core/proc";
-import { removeStaleUnderFlock } from "../core/lock";
+import { fileHolders, livenessVisibility, type FileHolder } from "../core/procscan";
+import { removeStaleUnderFlock } from "../core/takeover";
 import { registerCleanup } from "../core/signals";
 import type { Connection, OpenOptions } from "./open";
 import type { AttemptGuard } from "./run";
@@ -157,8 +159,8 @@ export function judgeDotLock(lockPath: string, staleMs: number, now: number = Da
   return { ...base, verdict: "stale", reason: `no process has ${basename(db)} open; ${age}` };
 }
 
-/** DB.lock is held by someone else: retried like SQLITE_BUSY (RunOptions.guard.isHeld). */
-export class DotLockHeld extends Error {
+/** DB.lock is held by someone else: retried like SQLITE_BUSY (RunOptions.guard.isHeld, the shared busy marker). */
+export class DotLockHeld extends BusyError {
   constructor(
     readonly lockPath: string,
     readonly judgement: DotLockJudgement,
@@ -266,7 +268,7 @@ export class DotLock implements AttemptGuard {
   }
 
   isHeld(err: unknown): boolean {
-    return err instanceof DotLockHeld;
+    return isBusyError(err);
   }
 
   private async take(p: string): Promise<void> {

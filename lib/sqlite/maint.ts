@@ -11,7 +11,8 @@
  * - checkpoint: `PRAGMA wal_checkpoint(MODE)` (https://sqlite.org/pragma.html#pragma_wal_checkpoint).
  *   Its first result column is 1 when a FULL/RESTART/TRUNCATE checkpoint could
  *   not complete because of readers or writers; that counts as busy and is
- *   retried within the budget, then exit 75. A database not in WAL mode returns
+ *   retried within the budget, then exit 75 (the retry loop knows it by the
+ *   shared busy marker, lib/core/busy.ts). A database not in WAL mode returns
  *   (0, -1, -1) and is not an error.
  * - backup: `VACUUM INTO` a temp file beside DEST, then fsync it, rename it over
  *   DEST, fsync the directory. VACUUM INTO reads inside one read transaction, so
@@ -21,19 +22,23 @@
  *   file or the whole new copy, never a partial one; the temp file is removed on
  *   failure, on a signal between statements (registered cleanup) and before every
  *   retry. SIGKILL, or a signal or --deadline that ends a running VACUUM INTO at
- *   once (./interrupt.ts), leaves `.DEST.hardshell-PID-*.tmp` behind: it is named
- *   for its owner pid, and the next --backup to DEST removes those of dead pids.
+ *   once (./interrupt.ts), leaves `.DEST.hardshell-PID-TAG.tmp` behind: it is
+ *   named by lib/core/tempname.ts, the scheme atomic-write's temp files use, so
+ *   the next --backup to DEST, and the next atomic-write of DEST, remove those
+ *   of dead pids.
  *   The target file name is a bound parameter (`VACUUM INTO ?`), never spliced.
  *   The copy's mode is the source's, narrowed by an existing DEST's (a 0600
  *   database never yields a 0644 copy); the temp file has it from creation.
  */
-import { accessSync, chmodSync, closeSync, constants, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, fsyncSync, openSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { CantCreateError, HardshellError, PermissionError, UsageError, fromErrno } from "../core/errors";
 import { sqliteErrorInfo } from "./errors";
 import { registerCleanup } from "../core/signals";
+import { BusyError, isBusyError } from "../core/busy";
+import { hardshellName, sweepDead } from "../core/tempname";
 import type { Connection } from "./open";
-import { runTransaction, scriptPlan, type RunOptions, type RunOutcome } from "./run";
+import { runTransaction, scriptPlan, type AttemptGuard, type RunOptions, type RunOutcome } from "./run";
 import { splitSql } from "./split";
 
 export interface CheckReport {
@@ -104,13 +109,27 @@ export async function checkDatabase(conn: Connection, opts: RunOptions): Promise
 
 export const CHECKPOINT_MODES = ["PASSIVE", "FULL", "RESTART", "TRUNCATE"] as const;
 
-class CheckpointBusy extends Error {
-  override readonly name = "SQLiteError";
-  readonly errno = 5;
-  readonly code = "SQLITE_BUSY";
+/** wal_checkpoint reported busy=1: readers or writers kept it from completing. Retried like SQLITE_BUSY. */
+class CheckpointBusy extends BusyError {
   constructor() {
     super("checkpoint could not complete: readers or writers are active");
   }
+}
+
+/**
+ * The runner retries SQLite's busy errors and what its guard calls held; a
+ * checkpoint adds its own busy verdict (CheckpointBusy) to the guard it may
+ * already have (--dotlock), and is otherwise unguarded.
+ */
+function alsoRetryBusyMarked(inner: AttemptGuard | undefined): AttemptGuard {
+  return {
+    enter: (conn) => inner?.enter(conn),
+    leave: () => inner?.leave(),
+    isHeld: (err) => isBusyError(err) || (inner?.isHeld(err) ?? false),
+    get hardExitSafe() {
+      return inner ? inner.hardExitSafe : true;
+    },
+  };
 }
 
 export async function checkpoint(conn: Connection, mode: string, opts: RunOptions): Promise<RunOutcome> {
@@ -121,42 +140,12 @@ export async function checkpoint(conn: Connection, mode: string, opts: RunOption
   const stmts = splitSql(`PRAGMA wal_checkpoint(${m})`);
   return runTransaction(conn, scriptPlan(stmts, [undefined]), {
     ...opts,
+    guard: alsoRetryBusyMarked(opts.guard),
     verify: (sets) => {
       const busy = sets[0]?.rows[0]?.[0];
       if (m !== "PASSIVE" && busy !== undefined && busy !== null && Number(busy) === 1) throw new CheckpointBusy();
     },
   });
-}
-
-/**
- * Remove `.NAME.hardshell-PID-TAG.tmp` files of backups whose process is gone
- * (SIGKILL, or a signal/deadline that ended a running VACUUM INTO at once,
- * ./interrupt.ts). kill(pid, 0) failing with ESRCH means no such process;
- * EPERM means it lives under another user. A reused pid only keeps the file.
- */
-function sweepDeadTemps(dir: string, name: string): void {
-  const prefix = `.${name}.hardshell-`;
-  let entries: string[];
-  try {
-    entries = readdirSync(dir).filter((e) => e.startsWith(prefix) && e.endsWith(".tmp"));
-  } catch {
-    return;
-  }
-  for (const e of entries) {
-    const pid = Number(/^(\d+)-[a-z0-9]+\.tmp$/.exec(e.slice(prefix.length))?.[1]);
-    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
-    try {
-      process.kill(pid, 0);
-      continue;
-    } catch (err) {
-      if ((err as { code?: string }).code !== "ESRCH") continue;
-    }
-    try {
-      unlinkSync(join(dir, e));
-    } catch {
-      /* gone already, or not ours to remove */
-    }
-  }
 }
 
 /** Permission bits for a copy of `source` written to `dest`: the source's, narrowed by an existing DEST's. */
@@ -195,8 +184,8 @@ export async function backup(conn: Connection, dest: string, opts: RunOptions): 
   } catch (err) {
     throw new PermissionError({ what: "cannot write backup", subject: dest, hint: `EACCES: permission denied; this user cannot create files in ${dir}`, cause: err });
   }
-  sweepDeadTemps(dir, basename(dest));
-  const tmp = join(dir, `.${basename(dest)}.hardshell-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tmp`);
+  sweepDead(dir, basename(dest), "tmp");
+  const tmp = join(dir, hardshellName(basename(dest), "tmp"));
   const removeTmp = () => {
     try {
       unlinkSync(tmp);

@@ -182,7 +182,7 @@ export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
   const last: Write = { id: "final", kind: "final", expect: 0 };
   writes.push(last);
   // --lock-timeout 75s: a lock left by a SIGKILL between mkdir and its owner record has no
-  // readable owner and is only taken over once 60 s old (lib/core/lock.ts "unknown").
+  // readable owner and is only taken over once 60 s old (lib/core/dirlock.ts "unknown").
   const lo = await spawnOutcome([aw, "--lock", "--lock-timeout", "75s", F], { stdinChunks: [payload("final")], timeoutMs: 120_000 });
   last.outcome = classify(lo);
   last.code = lo.code;

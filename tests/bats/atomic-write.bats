@@ -7,21 +7,8 @@ AW="$DIST/atomic-write"
 # The temp files of FILE in its directory (debris check).
 temps_of() { ls -A "$(dirname "$1")" | grep -F ".$(basename "$1").hardshell-" || true; }
 
-# Wait up to ~5s for a glob to match something.
-wait_for() {
-  local i
-  for ((i = 0; i < 250; i++)); do
-    compgen -G "$1" >/dev/null && return 0
-    sleep 0.02
-  done
-  return 1
-}
-
 # A failed disk-full test must not leave its tmpfs mounted.
 local_teardown() { if mountpoint -q "$T/small" 2>/dev/null; then umount "$T/small"; fi; }
-
-# A pid that is certainly dead (a shell that already exited).
-dead_pid() { sh -c 'echo $$'; }
 
 # ---------------------------------------------------------------- content
 

@@ -18,14 +18,6 @@ local_teardown() {
   [ ! -p "$T/fifo" ] || timeout 2 sh -c 'echo go > "$1"' sh "$T/fifo" 2>/dev/null || true
 }
 
-# A pid that is certainly dead on this host (a reaped child).
-dead_pid() {
-  sh -c 'exit 0' 3>&- &
-  local p=$!
-  wait "$p"
-  echo "$p"
-}
-
 # Create (if missing) and age files by two hours; symlinks themselves are aged, never followed.
 old() {
   local f
@@ -33,13 +25,6 @@ old() {
     [ -e "$f" ] || [ -L "$f" ] || : > "$f"
     touch -h -d '2 hours ago' "$f"
   done
-}
-
-# Wait (up to 5s) until a path exists.
-wait_for() {
-  local i
-  for i in $(seq 100); do [ -e "$1" ] && return 0; sleep 0.05; done
-  return 1
 }
 
 # ---- discovery -------------------------------------------------------------

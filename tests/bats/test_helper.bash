@@ -16,7 +16,6 @@ load "$HARDSHELL_ROOT/node_modules/bats-support/load"
 load "$HARDSHELL_ROOT/node_modules/bats-assert/load"
 
 # Tools the suites use that may live outside /usr/bin (python3 under pyenv, bun under node_modules).
-_py_dir="$(dirname "$(command -v python3 2>/dev/null || echo /usr/bin/python3)")"
 _real_python="$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null || echo /usr/bin/python3)"
 BUN="$HARDSHELL_ROOT/node_modules/.bin/bun"
 
@@ -49,4 +48,22 @@ leftovers() {
     for k in "$@"; do [ "$base" = "$k" ] && keep=1; done
     [ "$keep" -eq 1 ] || echo "$base"
   done
+}
+
+# A pid that is certainly dead on this host: a child already reaped.
+dead_pid() {
+  sh -c 'exit 0' 3>&- &
+  local p=$!
+  wait "$p"
+  echo "$p"
+}
+
+# Wait (up to ~5 s, a hang guard) until a path or glob matches something.
+wait_for() {
+  local i
+  for ((i = 0; i < 250; i++)); do
+    compgen -G "$1" >/dev/null && return 0
+    sleep 0.02
+  done
+  return 1
 }

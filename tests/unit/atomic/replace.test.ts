@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AnswerNo, CantCreateError, TempFailError } from "../../../lib/core/errors";
-import { holdLock, lockPathFor } from "../../../lib/core/lock";
+import { holdLock, lockPathFor } from "../../../lib/core/dirlock";
 import { _resetForTests } from "../../../lib/core/signals";
 import { replaceAtomically, sha256File, sha256Hex, type Content } from "../../../lib/atomic/replace";
 

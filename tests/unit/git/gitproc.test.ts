@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { ProcSnapshot } from "../../../lib/core/proc";
+import { ProcSnapshot } from "../../../lib/core/procscan";
 import { gitBinaries, gitProcessesWorkingOn, gitWorksOn, isGitProcess, lazyBinaries, type GitBinaries } from "../../../lib/git/gitproc";
 import { discoverRepo } from "../../../lib/git/repo";
 import { git, gitEnv, makeRepo } from "./helpers";

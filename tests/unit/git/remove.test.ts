@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
-import { listLocks } from "../../../lib/git/locks";
+import { listLocks } from "../../../lib/git/lockfiles";
 import { hostname } from "node:os";
 import { removeLockSafely, removeRunLock } from "../../../lib/git/remove";
 import { discoverRepo } from "../../../lib/git/repo";
@@ -19,7 +19,7 @@ describe("removeLockSafely", () => {
     const out = removeLockSafely(lockOf(repo, "index.lock"), gitDir);
     expect(out.removed).toBe(true);
     expect(existsSync(`${gitDir}/index.lock`) || existsSync(`${gitDir}/index~pid.lock`)).toBe(false);
-    expect(readdirSync(gitDir).some((n) => n.includes("hardshell-rm"))).toBe(false);
+    expect(readdirSync(gitDir).some((n) => n.includes(".rm"))).toBe(false);
   });
 
   test("a lock replaced since it was judged (new inode) is left alone", () => {
@@ -53,7 +53,7 @@ describe("removeLockSafely", () => {
     mkdirSync(`${dir}/ext`);
     writeFileSync(`${dir}/ext/x.lock`, "");
     symlinkSync(`${dir}/ext`, `${gitDir}/refs/heads/ext`);
-    const { lockAt } = require("../../../lib/git/locks") as typeof import("../../../lib/git/locks");
+    const { lockAt } = require("../../../lib/git/lockfiles") as typeof import("../../../lib/git/lockfiles");
     const outside = lockAt(gitDir, "refs/heads/ext/x.lock")!;
     expect(removeLockSafely(outside, gitDir)).toMatchObject({ removed: false, why: "outside" });
     expect(existsSync(`${dir}/ext/x.lock`)).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { cleanLocks, scanLocks } from "../../../lib/git/gitlock";
+import { cleanLocks, scanLocks } from "../../../lib/git/operations";
 import { actionOf, keptLines, lockJson, removalLine, statusLines } from "../../../lib/git/report";
 import { aged, makeRepo } from "./helpers";
 

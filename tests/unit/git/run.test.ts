@@ -1,7 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { TempFailError, UnavailableError, UsageError } from "../../../lib/core/errors";
-import { holdLock } from "../../../lib/core/lock";
+import { holdLock } from "../../../lib/core/dirlock";
 import { runLocked, runLockPath } from "../../../lib/git/run";
 import { makeRepo } from "./helpers";
 

@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { closeSync, openSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { ProcSnapshot } from "../../../lib/core/proc";
-import { listLocks } from "../../../lib/git/locks";
+import { ProcSnapshot } from "../../../lib/core/procscan";
+import { listLocks } from "../../../lib/git/lockfiles";
 import { discoverRepo } from "../../../lib/git/repo";
 import { dispatcherAncestors, gitArgvPaths, gitSubcommand, isGitComm, judgeLocks, START_SLACK_MS, unknownGraceMs, type JudgeOptions } from "../../../lib/git/verdict";
 import { aged, gitEnv, makeRepo } from "./helpers";

@@ -139,7 +139,7 @@ describe("clearStaleDotLock", () => {
   });
   test("removes aside debris of a clearer that was SIGKILLed, once its pid is dead", async () => {
     const dead = Bun.spawnSync(["true"]).pid;
-    mkdirSync(join(dir, `.a.db.lock.hardshell-stale-${dead}-0badf00d`));
+    mkdirSync(join(dir, `.a.db.lock.hardshell-${dead}-0badf00d.stale`));
     plant(`${db}.lock`, 60_000);
     const j = judgeDotLock(`${db}.lock`, 1000);
     expect(await clearStaleDotLock(`${db}.lock`, j, 1000)).toBeDefined();

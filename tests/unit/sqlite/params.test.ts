@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { bindScript, parseBindings, parseParam, rowLookup, bindStatement } from "../../../lib/sqlite/params";
 import { splitSql } from "../../../lib/sqlite/split";
 import { NoInputError, UsageError } from "../../../lib/core/errors";
+import { tempDir } from "../_helpers";
 
 describe("parseParam", () => {
   test("text by default, typed on request", () => {
@@ -16,7 +16,7 @@ describe("parseParam", () => {
     expect(parseParam("z:null")).toEqual(["z", null]);
   });
   test("blob reads the file's bytes", () => {
-    const dir = mkdtempSync(join(tmpdir(), "hs-params-"));
+    const dir = tempDir("hs-params-");
     writeFileSync(join(dir, "b"), new Uint8Array([0, 255, 10]));
     const [, v] = parseParam(`b:blob=@${join(dir, "b")}`);
     expect([...(v as Uint8Array)]).toEqual([0, 255, 10]);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
-import { isPidRecordName, listLocks, lockAt, parseGcPid, parsePidRecord, pidRecordPathFor } from "../../../lib/git/locks";
+import { isPidRecordName, listLocks, lockAt, parseGcPid, parsePidRecord, pidRecordPathFor } from "../../../lib/git/lockfiles";
 import { discoverRepo } from "../../../lib/git/repo";
 import { git, makeRepo } from "./helpers";
 

@@ -13,14 +13,15 @@
  */
 import { existsSync, lstatSync, realpathSync } from "node:fs";
 import { basename, dirname, relative, resolve } from "node:path";
+import { retryWithBackoff, realBackoffEnv, type BackoffPolicy } from "../core/backoff";
+import { BusyError } from "../core/busy";
 import { TempFailError, UsageError } from "../core/errors";
-import { ProcSnapshot, isInside } from "../core/proc";
-import { judgeLock } from "../core/lock";
-import { listLocks, lockAt, type LockFile } from "./locks";
+import { isInside, processSnapshot } from "../core/procscan";
+import { DIRLOCK_STALE_MS, judgeLock } from "../core/dirlock";
+import { listLocks, lockAt, type LockFile } from "./lockfiles";
 import { discoverRepo, type DiscoverOptions, type GitRepo } from "./repo";
 import { judgeLocks, type JudgedLock, type JudgeOptions } from "./verdict";
 import { removeLockSafely, removeRunLock, type RemoveOutcome } from "./remove";
-import { RUN_LOCK_STALE_MS } from "./verdict";
 
 export interface ScanOptions extends DiscoverOptions, Omit<JudgeOptions, "snapshot" | "now"> {
   /** Only these lock paths (`git-lock status -- PATH...`). */
@@ -77,7 +78,7 @@ export function scanLocks(opts: ScanOptions = {}): ScanResult {
   const repo = discoverRepo(opts);
   let locks = listLocks(repo).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   if (opts.paths?.length) locks = selectPaths(repo, locks, opts.paths, opts.cwd ?? process.cwd());
-  const judged = locks.length ? judgeLocks(repo, locks, { judgeRunLock: judgeLock, ...opts, snapshot: new ProcSnapshot() }) : [];
+  const judged = locks.length ? judgeLocks(repo, locks, { judgeRunLock: judgeLock, ...opts, snapshot: processSnapshot() }) : [];
   const noHolderRecord = judged.some((j) => j.lock.kind !== "run" && j.lock.kind !== "gc-pid" && j.lock.path.endsWith(".lock") && !j.lock.pidRecord);
   return { repo, locks: judged, noHolderRecord };
 }
@@ -105,7 +106,7 @@ export async function cleanLocks(opts: ScanOptions & { dryRun?: boolean } = {}):
     }
     const outcome =
       j.lock.kind === "run"
-        ? await removeRunLock(j.lock, j.lock.gitDir, opts.force ? 0 : (opts.staleAfterMs ?? RUN_LOCK_STALE_MS))
+        ? await removeRunLock(j.lock, j.lock.gitDir, opts.force ? 0 : (opts.staleAfterMs ?? DIRLOCK_STALE_MS))
         : removeLockSafely(j.lock, j.lock.gitDir);
     removals.push({ lock: j, outcome });
   }
@@ -116,6 +117,7 @@ export interface WaitOptions extends ScanOptions {
   timeoutMs: number;
   /** Remove stale locks while waiting. */
   clean?: boolean;
+  /** First poll interval (the backoff's base); later polls back off with full jitter up to WAIT_MAX_POLL_MS. */
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -126,36 +128,47 @@ export interface WaitResult {
   removals: Removal[];
 }
 
+export const WAIT_BASE_POLL_MS = 50;
+export const WAIT_MAX_POLL_MS = 500;
+
+/** Live locks remain (retryable inside waitForLocks). */
+class LocksBusy extends BusyError {
+  constructor(readonly blocking: JudgedLock[]) {
+    super("locks held");
+  }
+}
+
 /**
  * Wait until no live lock remains: nothing `active`, `young` or `unknown`
- * (`stale` locks do not block; `--clean` removes them on the way). Throws
- * TempFailError (75) naming the remaining locks when the timeout runs out.
+ * (`stale` locks do not block; `--clean` removes them on the way). Polls on
+ * the one retry policy (lib/core/backoff.ts: full jitter, so waiters that
+ * polled together do not poll together again). Throws TempFailError (75)
+ * naming the remaining locks when the timeout runs out.
  */
 export async function waitForLocks(opts: WaitOptions): Promise<WaitResult> {
-  const start = performance.now();
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const removals: Removal[] = [];
-  let polls = 0;
-  let delay = opts.pollMs ?? 50;
-  for (;;) {
-    polls++;
-    const r: ScanResult = opts.clean ? await cleanLocks(opts) : scanLocks(opts);
-    if (opts.clean) removals.push(...(r as CleanResult).removals.filter((x) => x.outcome.removed));
-    // Stale locks are not live: they never block (`--clean` removes them on the way).
-    const blocking = r.locks.filter((j) => j.verdict !== "stale");
-    const waited = performance.now() - start;
-    if (blocking.length === 0) return { waitedMs: waited, polls, removals };
-    const remaining = opts.timeoutMs - waited;
-    if (remaining <= 0) {
-      throw new TempFailError({
-        what: "locks still held when the timeout ran out",
-        subject: blocking.map((j) => `${j.lock.path} (${j.verdict})`).join(", "),
-        hint: "try again later, or see git-lock status",
-        attempts: polls,
-        waitedMs: Math.round(waited),
-      });
-    }
-    await sleep(Math.min(delay, remaining));
-    delay = Math.min(delay * 2, 500);
-  }
+  const policy: BackoffPolicy = { baseMs: opts.pollMs ?? WAIT_BASE_POLL_MS, maxMs: WAIT_MAX_POLL_MS, retries: Number.MAX_SAFE_INTEGER, deadlineMs: opts.timeoutMs };
+  const r = await retryWithBackoff(
+    async () => {
+      const scan: ScanResult = opts.clean ? await cleanLocks(opts) : scanLocks(opts);
+      if (opts.clean) removals.push(...(scan as CleanResult).removals.filter((x) => x.outcome.removed));
+      // Stale locks are not live: they never block (`--clean` removes them on the way).
+      const blocking = scan.locks.filter((j) => j.verdict !== "stale");
+      if (blocking.length > 0) throw new LocksBusy(blocking);
+    },
+    {
+      policy,
+      env: opts.sleep ? { ...realBackoffEnv, sleep: opts.sleep } : undefined,
+      isRetryable: (err) => err instanceof LocksBusy,
+      onExhausted: (last, state) =>
+        new TempFailError({
+          what: "locks still held when the timeout ran out",
+          subject: (last as LocksBusy).blocking.map((j) => `${j.lock.path} (${j.verdict})`).join(", "),
+          hint: "try again later, or see git-lock status",
+          attempts: state.attempts,
+          waitedMs: Math.round(state.elapsedMs),
+        }),
+    },
+  );
+  return { waitedMs: r.elapsedMs, polls: r.attempts, removals };
 }

@@ -20,8 +20,8 @@
  * Also `packed-refs.new`: git writes the new packed-refs there (create_tempfile,
  * O_EXCL) while it holds packed-refs.lock, so a pack-refs killed in between leaves
  * it behind and every later pack-refs fails with "unable to create file
- * .../packed-refs.new: File exists" — lock debris in all but name (found by the
- * git-lock torture run). It is judged like a lock; it has no holder record.
+ * .../packed-refs.new: File exists" — lock debris in all but name. It is
+ * judged like a lock; it has no holder record.
  * Not walked: objects/ (loose objects never get .lock files), modules/
  * (submodules are repositories of their own: run git-lock there).
  *

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, openSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { holdLock } from "../../../lib/core/lock";
+import { holdLock } from "../../../lib/core/dirlock";
 import { TempFailError, UsageError } from "../../../lib/core/errors";
-import { cleanLocks, scanLocks, waitForLocks } from "../../../lib/git/gitlock";
+import { cleanLocks, scanLocks, waitForLocks } from "../../../lib/git/operations";
 import { aged, makeRepo } from "./helpers";
 
 const HOUR = 3_600_000;
@@ -82,6 +82,31 @@ describe("waitForLocks", () => {
     } finally {
       closeSync(fd);
     }
+  });
+
+  test("polls back off with full jitter on the shared policy: each sleep is below min(500 ms, 50 ms * 2^n), not a fixed doubling", async () => {
+    const { repo, gitDir } = makeRepo();
+    aged(`${gitDir}/index.lock`, 2 * HOUR);
+    const fd = openSync(`${gitDir}/index.lock`, "r");
+    const sleeps: number[] = [];
+    try {
+      const err = await waitForLocks({
+        cwd: repo,
+        env: {},
+        timeoutMs: 1500,
+        selfPid: 1,
+        sleep: (ms) => {
+          sleeps.push(ms);
+          return Bun.sleep(ms);
+        },
+      }).catch((e) => e);
+      expect(err).toBeInstanceOf(TempFailError);
+    } finally {
+      closeSync(fd);
+    }
+    expect(sleeps.length).toBeGreaterThan(2);
+    sleeps.slice(0, -1).forEach((ms, n) => expect(ms).toBeLessThan(Math.min(500, 50 * 2 ** n)));
+    expect(sleeps.slice(0, 4)).not.toEqual([50, 100, 200, 400]);
   });
 
   test("--clean removes stale locks on the way; a young lock is waited for", async () => {

@@ -1,6 +1,8 @@
 /**
- * The hardshell lock (design.md §3.1), shared by `atomic-write --lock/--edit/--append`
- * and `git-lock run`.
+ * The hardshell lock, a lock DIRECTORY (design.md §3.1), shared by
+ * `atomic-write --lock/--edit/--append` and `git-lock run`. Not to be confused
+ * with git's lock files (lib/git/lockfiles.ts) or node-sqlite3-wasm's DB.lock
+ * (lib/sqlite/dotlock.ts).
  *
  * Format — proper-lockfile compatible, so either tool sees the other's lock:
  *   X.lock/          a DIRECTORY; mkdir(2) is the atomic acquire (it fails EEXIST
@@ -13,14 +15,16 @@
  *   X.lock/owner     JSON {pid, host, startTime, createdAt, command, child?} of the
  *                    holder, so a waiter can tell a dead holder from a slow one.
  *                    `child` is the command the lock is held around (adoptChild):
- *                    {pid, startTime, pgid?, pgidStart?}. proper-lockfile itself
+ *                    {pid, startTime, pgid?, pgidStart?}. `clock: "ps"` when the
+ *                    start times are ps(1) epoch seconds, not /proc ticks
+ *                    (lib/core/liveness.ts). proper-lockfile itself
  *                    writes no owner; its locks are judged by age alone.
  *
  * Verdicts (`judgeLock`), never "stale" on doubt:
- *   running  the recorded owner process is alive (lib/core/proc.ts pidLiveness, pinned
- *            to its /proc start time so a recycled pid is not the owner), OR the command
+ *   running  the recorded owner process is alive (lib/core/liveness.ts pidLiveness, pinned
+ *            to its start time so a recycled pid is not the owner), OR the command
  *            it holds the lock around still runs, or that command's own process group
- *            still has a member (proc.ts jobLiveness, pid-reuse safe the same way): a
+ *            still has a member (liveness.ts jobLiveness, pid-reuse safe the same way): a
  *            SIGKILLed wrapper whose job runs on, orphaned, keeps the lock. Never taken over.
  *   young    no live owner seen, but the mtime is younger than staleMs (a holder that
  *            just died, or one that is between mkdir and writing its owner file).
@@ -31,29 +35,11 @@
  *   stale    owner dead (or unknowable and past the conservative wait) AND mtime older
  *            than staleMs. Only this verdict is ever taken over.
  *
- * Takeover is race-free (unlike proper-lockfile's rmdir-then-mkdir, which lets two
- * waiters that both judged the lock stale both win: moxystudio/node-proper-lockfile#121):
- *   1. open the STALE LOCK DIRECTORY itself (O_NOFOLLOW|O_DIRECTORY) and take a kernel
- *      flock(2) (LOCK_EX|LOCK_NB) on it; a kernel lock dies with its process, so it can
- *      never go stale itself. Not the parent directory: anyone who can read a directory
- *      can flock it (flock(2) needs only an open fd), so a stranger's `flock /tmp` would
- *      block every takeover there forever. The lock directory is only readable by those
- *      who may rename it anyway (lockDirMode), so no one else can block its takeover,
- *      and nothing new is created beside it that another user could plant first.
- *      Limit: a lock directory made readable to others by another tool (proper-lockfile
- *      uses 0777 & ~umask) or by an older hardshell (1755) can still be flocked, and
- *      its takeover held up, by anyone who can read it. A lock we may not open (EACCES)
- *      is not ours to take over: we keep waiting.
- *   2. under it, require that the path still names the flocked inode (the open fd pins
- *      the inode number, so it cannot be reused meanwhile), judge again, and require
- *      the same inode that was judged stale;
- *   3. rename the lock dir aside to a unique name `.X.lock.hardshell-stale-<pid>-<rand>`
- *      (so no one can ever remove a fresh lock created meanwhile), remove it, mkdir the
- *      new lock, write the owner, unlock. Aside names left by a taker-over that was
- *      SIGKILLed in between are removed by the next takeover once their pid is dead.
- * A plain mkdir by another waiter can still win between 3's rename and mkdir; then our
- * mkdir fails EEXIST and we simply keep waiting: exclusion holds either way.
- * flock comes from libc through `bun:ffi`, loaded lazily on the takeover path only.
+ * Takeover of a `stale` lock is race-free among hardshell processes
+ * (./takeover.ts: under a flock(2) on the lock directory, judged again, same
+ * inode, renamed aside, removed, our mkdir). A plain mkdir by another waiter
+ * can still win between the rename and our mkdir; then our mkdir fails EEXIST
+ * and we keep waiting: exclusion holds either way.
  *
  * What a crash leaves: SIGKILL leaves X.lock/ with a dead pid; it becomes "stale" once
  * its mtime is older than staleMs and no adopted command of it still runs, and is taken
@@ -64,23 +50,27 @@
  *
  * Assumptions: mkdir(2) and rename(2) are atomic in one directory (POSIX); pid liveness
  * is only visible on this host (NFS: other hosts' locks fall back to age, see unknown).
- * Out of scope: fairness between waiters (backoff with full jitter, lib/core/backoff.ts),
+ * Waiting: lib/core/backoff.ts (full jitter). Out of scope: fairness between waiters,
  * reader/writer locks, locks across hosts without synchronised clocks.
  * This module never prints and never exits; errors are values (lib/core/errors.ts).
  */
-import { closeSync, constants as fsc, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { closeSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { retryWithBackoff, type BackoffEnv, type BackoffPolicy } from "./backoff";
+import { BusyError } from "./busy";
 import { errnoOf, fromErrno, IoError, TempFailError } from "./errors";
 import { formatDuration } from "./duration";
-import { pidLiveness, probeJob, procStat, processStartTime, thisHost, type JobRecord, type Liveness } from "./proc";
+import { clockTag, pidLiveness, probeJob, procStat, processStartTime, thisHost, type JobRecord, type Liveness } from "./liveness";
 import { registerCleanup } from "./signals";
+import { removeStaleUnderFlock } from "./takeover";
 
 export interface LockOwner {
   pid: number;
   host: string;
-  /** /proc start ticks of the owner process (pins the pid against reuse). */
+  /** Start time of the owner process (pins the pid against reuse), in `clock`. */
   startTime?: number;
+  /** Clock of the start times here and in `child`: absent = /proc ticks, "ps" = ps(1) epoch seconds. */
+  clock?: "ps";
   /** Epoch ms when the lock was taken. */
   createdAt: number;
   command?: string;
@@ -102,8 +92,6 @@ export interface HoldLockOptions {
   command?: string;
   /** Age after which an owner whose liveness cannot be seen counts as dead. Default max(6*staleMs, 60s). */
   unknownStaleMs?: number;
-  /** Called (once) when the lock was removed or replaced under us while held. */
-  onCompromised?: (err: Error) => void;
 }
 
 export interface HeldLock {
@@ -135,7 +123,8 @@ export interface LockJudgement {
   ino?: number;
 }
 
-export const DEFAULT_STALE_MS = 10_000;
+/** Stale threshold of the hardshell lock (proper-lockfile's default), for every lock of this format: `git-lock run` takes its run lock over after it, and `git-lock status` calls a run lock stale after it. */
+export const DIRLOCK_STALE_MS = 10_000;
 export const OWNER_FILE = "owner";
 /**
  * Lock directories carry the sticky bit, which no other tool sets on a lock
@@ -190,11 +179,13 @@ export function readLockOwner(lockPath: string): LockOwner | undefined {
     const owner: LockOwner = { pid: o.pid, host: o.host, createdAt: o.createdAt };
     if (typeof o.startTime === "number") owner.startTime = o.startTime;
     if (typeof o.command === "string") owner.command = o.command;
+    if (o.clock === "ps") owner.clock = "ps";
     const c = o.child as Partial<JobRecord> | undefined;
     if (c && typeof c === "object" && typeof c.pid === "number" && typeof c.startTime === "number") {
       const child: JobRecord = { pid: c.pid, startTime: c.startTime };
       if (typeof c.pgid === "number") child.pgid = c.pgid;
       if (typeof c.pgidStart === "number") child.pgidStart = c.pgidStart;
+      if (o.clock === "ps") child.clock = "ps";
       owner.child = child;
     }
     return owner;
@@ -257,7 +248,7 @@ export function judgeLock(lockPath: string, staleMs: number, opts: { unknownStal
  * then unknown (never dead on doubt); dead only when every part is dead.
  */
 export function ownerLiveness(owner: LockOwner): { live: Liveness; holder?: number } {
-  const wrapper = pidLiveness(owner.pid, { host: owner.host, startTime: owner.startTime });
+  const wrapper = pidLiveness(owner.pid, { host: owner.host, startTime: owner.startTime, clock: owner.clock });
   if (wrapper === "running") return { live: "running", holder: owner.pid };
   if (!owner.child) return { live: wrapper };
   const job = probeJob(owner.child, { host: owner.host });
@@ -266,16 +257,10 @@ export function ownerLiveness(owner: LockOwner): { live: Liveness; holder?: numb
 }
 
 /** The lock is held by someone else (retryable inside holdLock). */
-class LockBusy extends Error {
+class LockBusy extends BusyError {
   constructor(readonly judgement: LockJudgement) {
     super("lock busy");
   }
-}
-
-function randomTag(): string {
-  return Math.floor(Math.random() * 0x1_0000_0000)
-    .toString(16)
-    .padStart(8, "0");
 }
 
 /** mkdir the lock and record us as owner. Returns undefined when it already exists. */
@@ -284,7 +269,7 @@ function tryCreate(lockPath: string, command: string | undefined): { owner: Lock
   // SIGKILL leaves a lock with no owner is two syscalls wide (see LOCK_DIR_MODE).
   const owner: LockOwner = { pid: process.pid, host: thisHost(), createdAt: Date.now() };
   const startTime = processStartTime(process.pid);
-  if (startTime !== undefined) owner.startTime = startTime;
+  if (startTime !== undefined) Object.assign(owner, { startTime }, clockTag());
   if (command !== undefined) owner.command = command;
   const record = JSON.stringify(owner) + "\n";
   try {
@@ -303,107 +288,6 @@ function tryCreate(lockPath: string, command: string | undefined): { owner: Lock
   }
 }
 
-export type FlockFn = (fd: number, op: number) => number;
-let flockLoad: Promise<FlockFn | null> | undefined;
-export const LOCK_EX = 2;
-export const LOCK_NB = 4;
-export const LOCK_UN = 8;
-
-/**
- * flock(2) from libc via bun:ffi, loaded on first use (start-up cost only on the takeover path).
- * Also used by lib/sqlite/dotlock.ts to serialize clearing a stale node-sqlite3-wasm DB.lock.
- * The promise is cached, so callers racing on the first load all get the function
- * (caching a null placeholder made a concurrent first caller see "no flock").
- */
-export function loadFlock(): Promise<FlockFn | null> {
-  return (flockLoad ??= importFlock());
-}
-
-async function importFlock(): Promise<FlockFn | null> {
-  let flockFn: FlockFn | null = null;
-  try {
-    const ffi = await import("bun:ffi");
-    for (const name of ["libc.so.6", `libc.${ffi.suffix}`, "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "/usr/lib/libSystem.B.dylib"]) {
-      try {
-        const lib = ffi.dlopen(name, { flock: { args: ["i32", "i32"], returns: "i32" } });
-        const fn = lib.symbols.flock as unknown as FlockFn;
-        flockFn = (fd, op) => Number(fn(fd, op));
-        break;
-      } catch {
-        /* try the next name */
-      }
-    }
-  } catch {
-    /* no bun:ffi */
-  }
-  return flockFn;
-}
-
-/**
- * Remove a lock directory judged stale, race-free among hardshell processes
- * (the takeover steps in the contract above, shared with sqlite-exec's DB.lock
- * clearer): under flock(2) on the lock directory itself, once the path is seen
- * to still name the flocked inode, `stillStale()` judges it again (it must
- * check the same inode that was judged), it is renamed aside to
- * a unique name so a fresh lock made meanwhile is never the one removed,
- * `removeAside` deletes it, debris of removers SIGKILLed mid-way is swept, and
- * `then()` runs while the flock is still held (a takeover makes its own lock
- * there). Returns undefined when another remover holds the flock, the lock is
- * gone, or it is no longer stale.
- */
-export async function removeStaleUnderFlock<T>(
-  lockPath: string,
-  steps: { what: string; stillStale: () => boolean; removeAside: (aside: string) => void; then: () => T },
-): Promise<T | undefined> {
-  const flock = await loadFlock();
-  if (!flock) {
-    throw new IoError({ what: `cannot remove a stale ${steps.what}: flock(2) is not available`, subject: lockPath, hint: "remove it by hand if its owner is gone" });
-  }
-  const parent = dirname(lockPath);
-  let fd: number;
-  try {
-    // O_NOFOLLOW: a symlink planted in place of the lock is never followed (ELOOP).
-    fd = openSync(lockPath, fsc.O_RDONLY | (fsc.O_DIRECTORY ?? 0) | (fsc.O_NOFOLLOW ?? 0));
-  } catch (err) {
-    const code = errnoOf(err);
-    // Gone, or replaced by something that is not a directory: nothing of ours to take over now.
-    if (code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP") return undefined;
-    // Not readable by us: only those who may rename it may open it (lockDirMode), so it is
-    // not ours to take over; keep waiting (its owner, or someone allowed, will).
-    if (code === "EACCES" || code === "EPERM") return undefined;
-    throw fromErrno(err, { what: `cannot open a stale ${steps.what}`, subject: lockPath });
-  }
-  try {
-    if (flock(fd, LOCK_EX | LOCK_NB) !== 0) return undefined; // another remover is at work: retry later
-    try {
-      // The flock guards the inode we opened; act only if the path still names it.
-      const mine = fstatSync(fd);
-      let now;
-      try {
-        now = lstatSync(lockPath);
-      } catch {
-        return undefined;
-      }
-      if (now.ino !== mine.ino || now.dev !== mine.dev) return undefined;
-      if (!steps.stillStale()) return undefined;
-      const aside = join(parent, `.${basename(lockPath)}.hardshell-stale-${process.pid}-${randomTag()}`);
-      try {
-        renameSync(lockPath, aside);
-      } catch (err) {
-        if (errnoOf(err) === "ENOENT") return undefined;
-        throw fromErrno(err, { what: `cannot move a stale ${steps.what} aside`, subject: lockPath });
-      }
-      steps.removeAside(aside);
-      sweepAsideDebris(parent, basename(lockPath));
-      return steps.then();
-    } finally {
-      flock(fd, LOCK_UN);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** Take over a lock judged stale; the new ownership, or undefined when someone else got there first. */
 function takeOver(lockPath: string, judged: LockJudgement, staleMs: number, unknownStaleMs: number | undefined, command: string | undefined) {
   return removeStaleUnderFlock(lockPath, {
@@ -417,33 +301,12 @@ function takeOver(lockPath: string, judged: LockJudgement, staleMs: number, unkn
   });
 }
 
-/** Remove stale locks moved aside (`.<base>.hardshell-stale-<pid>-<tag>`) by takers-over that were SIGKILLed before removing them. */
-export function sweepAsideDebris(parent: string, base: string): void {
-  const prefix = `.${base}.hardshell-stale-`;
-  let names: string[];
-  try {
-    names = readdirSync(parent);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    if (!name.startsWith(prefix)) continue;
-    const pid = Number(name.slice(prefix.length).split("-")[0]);
-    if (pidLiveness(pid) !== "dead") continue;
-    try {
-      rmSync(join(parent, name), { recursive: true, force: true });
-    } catch {
-      /* another taker-over of the same lock may be sweeping it right now */
-    }
-  }
-}
-
 /**
  * Acquire the lock at `lockPath`, waiting with backoff up to `timeoutMs`.
  * Throws TempFailError (exit 75) with attempts/waitedMs when it stays held.
  */
 export async function holdLock(lockPath: string, opts: HoldLockOptions): Promise<HeldLock> {
-  const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+  const staleMs = opts.staleMs ?? DIRLOCK_STALE_MS;
   const updateMs = Math.max(1, opts.updateMs ?? Math.floor(staleMs / 2));
   const policy: BackoffPolicy = { ...DEFAULT_LOCK_POLICY, ...opts.policy, deadlineMs: opts.timeoutMs };
   const result = await retryWithBackoff(
@@ -478,7 +341,7 @@ export async function holdLock(lockPath: string, opts: HoldLockOptions): Promise
       },
     },
   );
-  return new Held(lockPath, result.value, updateMs, opts.onCompromised);
+  return new Held(lockPath, result.value, updateMs);
 }
 
 class Held implements HeldLock {
@@ -491,7 +354,6 @@ class Held implements HeldLock {
     readonly lockPath: string,
     private readonly me: { owner: LockOwner; dev: number; ino: number },
     updateMs: number,
-    private readonly onCompromised?: (err: Error) => void,
   ) {
     this.unregister = registerCleanup(() => this.release());
     this.timer = setInterval(() => this.refresh(), updateMs);
@@ -502,7 +364,7 @@ class Held implements HeldLock {
     if (this.released || this.compromised) return;
     const st = procStat(pid);
     if (!st) return; // already gone (or no /proc): nothing that could outlive us to record
-    const child: JobRecord = { pid, startTime: st.startTime };
+    const child: JobRecord = { pid, startTime: st.startTime, ...clockTag() };
     // The command's process group is the job's own only when the command or this
     // process leads it (an interactive shell or setsid gave the job a group). A group
     // inherited from our caller (a cron script's shell, a test harness) also holds
@@ -554,11 +416,6 @@ class Held implements HeldLock {
     if (!this.isStillOurs()) {
       this.compromised = new IoError({ what: "lock was removed or replaced while held", subject: this.lockPath });
       if (this.timer) clearInterval(this.timer);
-      try {
-        this.onCompromised?.(this.compromised);
-      } catch {
-        /* a callback must not break the timer */
-      }
       return;
     }
     const now = new Date();
