@@ -33,6 +33,8 @@ export interface Kernel {
   lseek(fd: number, offset: number, whence: number): number;
   /** fcntl(fd, F_SETPIPE_SZ, size): the pipe's new capacity, or -1. */
   setPipeSize(fd: number, size: number): number;
+  /** fcntl(fd, F_GETPIPE_SZ): the pipe's capacity, or -1. */
+  pipeSize(fd: number): number;
 }
 
 const SPLICE_F_MOVE = 1;
@@ -42,6 +44,7 @@ export const FICLONE = 0x40049409;
 const SEEK_END = 2;
 /** fcntl(2) F_SETPIPE_SZ (Linux 2.6.35). */
 const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
 /** Capacity asked for CMD's stdout pipe: the default 64 KiB makes CMD and us take turns every 64 KiB. */
 export const PIPE_SIZE = 1 << 20;
 const POLLIN = 0x001;
@@ -98,6 +101,7 @@ async function load(): Promise<Kernel | null> {
       ioctlInt: (fd, req, arg) => s.ioctl(fd, req, arg),
       lseek: (fd, off, whence) => Number(s.lseek(fd, off, whence)),
       setPipeSize: (fd, size) => s.fcntl(fd, F_SETPIPE_SZ, size),
+      pipeSize: (fd) => s.fcntl(fd, F_GETPIPE_SZ, 0),
     };
   }
   return null;

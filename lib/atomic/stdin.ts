@@ -79,6 +79,7 @@ export async function copyStdin(fd: number, stream: () => AsyncIterable<Uint8Arr
   }
   if (st?.isFile()) {
     let method: StdinMethod = "read-write";
+    let inKernel = 0;
     if (st.size >= KERNEL_COPY_MIN_BYTES) {
       const { kernel, copyInKernel } = await import("./kernel");
       const k = await kernel();
@@ -86,21 +87,23 @@ export async function copyStdin(fd: number, stream: () => AsyncIterable<Uint8Arr
         // FICLONE copies the whole source: only from offset 0, and only into an empty temp file.
         const clone = sink.empty && k.lseek(fd, 0, SEEK_CUR) === 0;
         const r = await copyInKernel(k, fd, sink.fd, { clone, stopped: interrupted });
+        inKernel = r.bytes;
         if (r.bytes > 0) sink.count(r.bytes);
         if (r.method !== "none") method = r.method;
         if (interrupted()) return method;
       }
     }
     const rest = await readWriteLoop(fd, sink);
-    return rest > 0 && method !== "read-write" && rest >= KERNEL_COPY_MIN_BYTES ? "read-write" : method;
+    return rest > inKernel ? "read-write" : method; // what moved the bulk
   }
   if (st?.isFIFO()) {
     const kmod = await import("./kernel");
     const k = await kmod.kernel();
     if (k) {
       // A bigger pipe lets the producer write ahead while we move the last batch (best effort, as
-      // for CMD's pipe; the pipe is the producer's too, and only gets roomier).
-      k.setPipeSize(fd, kmod.PIPE_SIZE);
+      // for CMD's pipe). The pipe is the producer's too: it is only ever grown, never shrunk.
+      const size = k.pipeSize(fd);
+      if (size >= 0 && size < kmod.PIPE_SIZE) k.setPipeSize(fd, kmod.PIPE_SIZE);
       const how = await kmod.spliceAll(k, fd, sink.fd, sink.count, interrupted);
       if (how !== "failed") return "splice";
       // "failed": what splice did not move is still in the pipe; the stream below reads it.

@@ -99,6 +99,42 @@ describe("copyStdin from a pipe", () => {
     expect(r.content.equals(data)).toBe(true);
     expect(r.counted).toBe(data.length);
   });
+  test("a pipe bigger than the one it would ask for is never shrunk (it is the producer's too)", async () => {
+    const p = await openPipe();
+    const k = await kernel();
+    if (!p || !k) return;
+    const big = 4 << 20;
+    if (k.setPipeSize(p.write, big) !== big) {
+      closeSync(p.read);
+      closeSync(p.write);
+      return; // over fs.pipe-max-size for this user: nothing to observe
+    }
+    // The producer starts late: the pipe is empty when copyStdin looks at it, so a shrink would succeed.
+    const writer = Bun.spawn(["sh", "-c", "sleep 0.2; head -c 3000000 /dev/zero"], { stdout: p.write, stderr: "inherit" });
+    closeSync(p.write);
+    const r = await copyInto(p.read);
+    const after = k.pipeSize(p.read);
+    closeSync(p.read);
+    expect(await writer.exited).toBe(0);
+    expect(r.content.length).toBe(3000000);
+    expect(after).toBe(big);
+  });
+
+  test("a small pipe is grown so the producer can write ahead", async () => {
+    const p = await openPipe();
+    const k = await kernel();
+    if (!p || !k) return;
+    writeFileSync(join(dir, "src"), "small\n");
+    const writer = Bun.spawn(["cat", join(dir, "src")], { stdout: p.write, stderr: "inherit" });
+    closeSync(p.write);
+    const before = k.pipeSize(p.read);
+    const r = await copyInto(p.read);
+    const after = k.pipeSize(p.read);
+    closeSync(p.read);
+    expect(await writer.exited).toBe(0);
+    expect(r.content.toString()).toBe("small\n");
+    expect(after).toBeGreaterThan(before);
+  });
 });
 
 describe("copyStdin from anything else", () => {
