@@ -64,6 +64,11 @@ const table = defineCommand({
     "128+N killed by signal N; with -- CMD, CMD's own non-zero exit code. With -- CMD the commit happens at EOF of CMD's stdout.",
 });
 
+/** Bun's stdin stream, created only if lib iterates it (lib reads fd 0 itself where it can). */
+function lazyStdinStream(): AsyncIterable<Uint8Array> {
+  return { [Symbol.asyncIterator]: () => (Bun.stdin.stream() as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]() };
+}
+
 async function body({ opts, positionals, rest }: ParsedArgs<typeof table.options>): Promise<number> {
   const file = positionals[0];
   if (file === undefined || file === "") throw new UsageError({ what: "missing FILE", hint: `see ${PROGRAM} --help` });
@@ -77,7 +82,7 @@ async function body({ opts, positionals, rest }: ParsedArgs<typeof table.options
     ? { kind: "edit", argv: rest! }
     : rest
       ? { kind: "command", argv: rest }
-      : { kind: append ? "append" : "stream", stream: Bun.stdin.stream() };
+      : { kind: append ? "append" : "stream", fd: 0, stream: lazyStdinStream() };
 
   let res;
   try {
@@ -98,7 +103,7 @@ async function body({ opts, positionals, rest }: ParsedArgs<typeof table.options
     if (quiet && err instanceof AnswerNo) return err.exitCode;
     throw err;
   }
-  if (!quiet) for (const p of res.removedTemps) printError(noticeLine(PROGRAM, "removed a dead writer's temp file", p));
+  if (!quiet) for (const p of res.removedTempsShown) printError(noticeLine(PROGRAM, "removed a dead writer's temp file", p));
   if (!res.committed) {
     const code = res.childExitCode ?? 70;
     if (!quiet) printError(noticeLine(PROGRAM, "command failed", rest?.[0], `exit ${code}; ${file} left unchanged`));

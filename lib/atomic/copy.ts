@@ -8,6 +8,8 @@
  * either costs speed, never bytes. A write error (ENOSPC, EIO) is an IoError (exit 74) raised by
  * the write(2) that met it, with its real errno. Small files skip the kernel paths: loading the
  * bindings costs more than copying them.
+ * `subject` arguments name the file in messages exactly as given (callers pass the path as the
+ * user typed it, target.ts shownInDir/shownTarget).
  * Out of scope: holes (a sparse old file becomes dense unless cloned), xattrs.
  */
 import { readSync, writeSync } from "node:fs";
@@ -23,7 +25,7 @@ export function writeAll(fd: number, buf: Uint8Array, subject: string): void {
     try {
       off += writeSync(fd, buf, off, buf.length - off);
     } catch (err) {
-      throw fromErrno(err, { what: "cannot write temp file", subject, hint: errnoOf(err) === "ENOSPC" ? "file system full; FILE left unchanged" : undefined });
+      throw fromErrno(err, { what: "cannot write temp file", subject, subjectAsTyped: true, hint: errnoOf(err) === "ENOSPC" ? "file system full; FILE left unchanged" : undefined });
     }
   }
 }
@@ -37,7 +39,7 @@ export function copyFd(from: number, to: number, hasher: Bun.CryptoHasher | unde
     try {
       n = readSync(from, buf, 0, CHUNK, null);
     } catch (err) {
-      throw fromErrno(err, { what: "cannot read", subject });
+      throw fromErrno(err, { what: "cannot read", subject, subjectAsTyped: true });
     }
     if (n === 0) return total;
     const chunk = buf.subarray(0, n);
@@ -90,7 +92,7 @@ export function sha256OfFd(fd: number, subject: string): string {
     try {
       n = readSync(fd, buf, 0, CHUNK, pos);
     } catch (err) {
-      throw fromErrno(err, { what: "cannot read back", subject });
+      throw fromErrno(err, { what: "cannot read back", subject, subjectAsTyped: true });
     }
     if (n === 0) return h.digest("hex");
     h.update(buf.subarray(0, n));

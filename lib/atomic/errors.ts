@@ -15,6 +15,8 @@ export interface ProtectedPathDetails {
   action: "follow" | "replace";
   /** The symlink or file, absolute. */
   path: string;
+  /** The same as messages name it (as typed where it is part of FILE as typed); default: `path`. */
+  shown?: string;
   /** Its owner. */
   ownerUid: number;
   /** The world-writable sticky directory holding it, and that directory's owner. */
@@ -41,7 +43,7 @@ export class ProtectedPathError extends PermissionError {
     const thing = d.action === "follow" ? "follow a symlink" : "replace a file";
     super({
       what: `refusing to ${thing} owned by uid ${d.ownerUid} in the world-writable sticky directory ${d.dir}`,
-      subject: d.path,
+      subject: d.shown ?? d.path,
       hint: "another user may have planted it there; nothing written",
     });
     this.action = d.action;
@@ -61,10 +63,11 @@ export class UncreatableDirError extends PermissionError {
   readonly dir: string;
   readonly target: string;
   readonly errno: string;
-  constructor(d: { dir: string; target: string; errno: string; cause?: unknown }) {
+  /** `shownDir` / `shownTarget`: `dir` and `target` as messages name them (as typed); default: as they are. */
+  constructor(d: { dir: string; target: string; errno: string; cause?: unknown; shownDir?: string; shownTarget?: string }) {
     super({
-      what: `cannot replace: the file system of its directory ${d.dir} does not allow creating files`,
-      subject: d.target,
+      what: `cannot replace: the file system of its directory ${d.shownDir ?? d.dir} does not allow creating files`,
+      subject: d.shownTarget ?? d.target,
       hint: `${d.errno}: a pseudo file system such as /proc or /sys cannot hold a replacement; write such files in place; nothing written`,
       cause: d.cause,
     });

@@ -33,6 +33,8 @@ export interface Kernel {
   lseek(fd: number, offset: number, whence: number): number;
   /** fcntl(fd, F_SETPIPE_SZ, size): the pipe's new capacity, or -1. */
   setPipeSize(fd: number, size: number): number;
+  /** fcntl(fd, F_GETPIPE_SZ): the pipe's capacity, or -1. */
+  pipeSize(fd: number): number;
 }
 
 const SPLICE_F_MOVE = 1;
@@ -42,6 +44,7 @@ export const FICLONE = 0x40049409;
 const SEEK_END = 2;
 /** fcntl(2) F_SETPIPE_SZ (Linux 2.6.35). */
 const F_SETPIPE_SZ = 1031;
+const F_GETPIPE_SZ = 1032;
 /** Capacity asked for CMD's stdout pipe: the default 64 KiB makes CMD and us take turns every 64 KiB. */
 export const PIPE_SIZE = 1 << 20;
 const POLLIN = 0x001;
@@ -98,6 +101,7 @@ async function load(): Promise<Kernel | null> {
       ioctlInt: (fd, req, arg) => s.ioctl(fd, req, arg),
       lseek: (fd, off, whence) => Number(s.lseek(fd, off, whence)),
       setPipeSize: (fd, size) => s.fcntl(fd, F_SETPIPE_SZ, size),
+      pipeSize: (fd) => s.fcntl(fd, F_GETPIPE_SZ, 0),
     };
   }
   return null;
@@ -153,14 +157,15 @@ export async function spliceAll(k: Kernel, pipeFd: number, outFd: number, count:
  * loop between chunks so signals are handled. Returns the bytes placed and how; both offsets are
  * left where it stopped, and the caller always finishes with its read/write loop, which reads
  * EOF at once after a complete copy and otherwise copies the rest (after a refusal, or from a
- * pseudo file whose size the kernel reports as 0). `src` must be at offset 0 (FICLONE copies
- * the whole file).
+ * pseudo file whose size the kernel reports as 0). With `clone`, `src` must be at offset 0
+ * (FICLONE copies the whole file); copy_file_range starts at `src`'s offset. `stopped()` is
+ * checked after every yield: once it says so, nothing more is copied.
  */
 export async function copyInKernel(
   k: Kernel,
   src: number,
   dst: number,
-  opts: { clone?: boolean; copyFileRange?: boolean } = {},
+  opts: { clone?: boolean; copyFileRange?: boolean; stopped?: () => boolean } = {},
 ): Promise<{ bytes: number; method: "clone" | "copy_file_range" | "none" }> {
   if (opts.clone !== false && k.ioctlInt(dst, FICLONE, src) === 0) {
     const end = k.lseek(dst, 0, SEEK_END); // FICLONE leaves dst's offset at 0
@@ -180,6 +185,7 @@ export async function copyInKernel(
     if (n > 0) {
       bytes += n;
       await yieldToLoop();
+      if (opts.stopped?.()) return { bytes, method: "copy_file_range" };
       continue;
     }
     // 0: EOF, or a pseudo file the kernel thinks is empty (the read loop finds the rest).

@@ -27,6 +27,13 @@
  * CMD's stdout delays the commit (its output is part of the content, as with
  * `$(CMD)`), and nothing can change FILE after we return.
  *
+ * stdin mode (`fd` given): stdin is read from its current offset, as `cat` would, with
+ * copy_file_range(2) from a file and splice(2) from a pipe where the kernel allows (stdin.ts);
+ * the same EOF-only knowledge of the producer as any stream.
+ *
+ * Messages name FILE as the user typed it and files beside it by the typed directory
+ * (target.ts shownTarget/shownInDir); the real path only past a symlink.
+ *
  * In a world-writable sticky directory (/tmp) a symlink or file owned by
  * neither the caller nor the directory's owner is never followed or replaced
  * (target.ts; re-checked right before the commit and for the backup name), and
@@ -76,19 +83,24 @@ import { checkpointSignals, onSignal, registerCleanup } from "../core/signals";
 import { UncreatableDirError } from "./errors";
 import { copyFd, copyFileContent, sha256OfFd, writeAll } from "./copy";
 import { openPipe } from "./pipe";
-import { fileKind, fsyncDir, mayReplace, resolveTarget } from "./target";
+import { copyStdin } from "./stdin";
+import { fileKind, fsyncDir, mayReplace, resolveTarget, shownDir, shownInDir, shownTarget } from "./target";
 import { createTemp, sweepDeadTemps, tempName, type TempFile } from "./temp";
 
 /** Where the new content comes from. */
 export type Content =
-  /** stdin mode: the stream's bytes, as they are. */
-  | { kind: "stream"; stream: AsyncIterable<Uint8Array> }
+  /**
+   * stdin mode: the stream's bytes, as they are. With `fd` (stdin's descriptor), the bytes are
+   * read from that descriptor at its current offset, in the kernel where possible (stdin.ts), and
+   * `stream` (the same input; iterate it lazily) only finishes what a pipe's splice could not.
+   */
+  | { kind: "stream"; stream: AsyncIterable<Uint8Array>; fd?: number }
   /** `-- CMD`: CMD's stdout, committed only if CMD exits 0. */
   | { kind: "command"; argv: string[] }
   /** `--edit FILE -- CMD`: old content on CMD's stdin, CMD's stdout is the new content. */
   | { kind: "edit"; argv: string[] }
   /** `--append`: old content followed by the stream. */
-  | { kind: "append"; stream: AsyncIterable<Uint8Array> };
+  | { kind: "append"; stream: AsyncIterable<Uint8Array>; fd?: number };
 
 export interface ReplaceOptions {
   /** Mode of the result (overrides the kept/default mode). */
@@ -125,32 +137,34 @@ export interface ReplaceResult {
   backup?: string;
   /** Debris of dead writers removed on the way. */
   removedTemps: string[];
+  /** The same, as messages name them (FILE's directory as typed + the temp's name). */
+  removedTempsShown: string[];
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 
 /** Open an existing regular file for reading without ever blocking on a FIFO swapped in meanwhile. */
-function openRegularForRead(path: string): number {
+function openRegularForRead(path: string, shown: string = displayPath(path)): number {
   let fd: number;
   try {
     fd = openSync(path, fsc.O_RDONLY | fsc.O_NONBLOCK | (fsc.O_NOFOLLOW ?? 0));
   } catch (err) {
-    throw fromErrno(err, { what: "cannot read current content", subject: path });
+    throw fromErrno(err, { what: "cannot read current content", subject: shown, subjectAsTyped: true });
   }
   const st = fstatSync(fd);
   if (!st.isFile()) {
     closeSync(fd);
-    throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: displayPath(path), hint: "atomic-write only replaces regular files" });
+    throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: shown, hint: "atomic-write only replaces regular files" });
   }
   return fd;
 }
 
-/** sha256 (hex) of a regular file's content, read in chunks. */
-export function sha256File(path: string): string {
-  const fd = openRegularForRead(path);
+/** sha256 (hex) of a regular file's content, read in chunks; `shown` names it in messages. */
+export function sha256File(path: string, shown: string = displayPath(path)): string {
+  const fd = openRegularForRead(path, shown);
   try {
     const h = new Bun.CryptoHasher("sha256");
-    copyFd(fd, -1, h, path);
+    copyFd(fd, -1, h, shown);
     return h.digest("hex");
   } finally {
     closeSync(fd);
@@ -280,9 +294,12 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
   const fsync = opts.fsync !== false;
   const t = resolveTarget(file, { mkdir: opts.mkdir });
   const base = basename(t.target);
-  const result: ReplaceResult = { committed: false, target: t.target, bytes: 0, removedTemps: [] };
+  // Messages name FILE as the user typed it, and files beside it by the typed directory.
+  const shown = shownTarget(t);
+  const inDir = (name: string) => shownInDir(t, name);
+  const result: ReplaceResult = { committed: false, target: t.target, bytes: 0, removedTemps: [], removedTempsShown: [] };
 
-  if (opts.ifAbsent && t.stat) throw new AnswerNo({ what: "file already exists", subject: displayPath(t.path), hint: "--if-absent: left unchanged" });
+  if (opts.ifAbsent && t.stat) throw new AnswerNo({ what: "file already exists", subject: t.typed, hint: "--if-absent: left unchanged" });
 
   let lock: HeldLock | undefined;
   const wantLock = opts.lock || opts.ifUnchanged !== undefined || content.kind === "edit" || content.kind === "append";
@@ -313,47 +330,56 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
         });
       } catch (err) {
         // FILE.lock cannot be made beside an existing FILE: the directory's file system refuses new entries (/proc).
-        if (err instanceof NoInputError && isDirectory(t.dir)) throw new UncreatableDirError({ dir: t.dir, target: t.target, errno: "ENOENT", cause: err });
+        if (err instanceof NoInputError && isDirectory(t.dir)) {
+          throw new UncreatableDirError({ dir: t.dir, target: t.target, errno: "ENOENT", cause: err, shownDir: shownDir(t), shownTarget: shown });
+        }
         throw err;
       }
     }
     result.removedTemps = sweepDeadTemps(t.dir, base);
+    result.removedTempsShown = result.removedTemps.map((p) => inDir(basename(p)));
 
     // Current state, re-read under the lock.
-    const current = currentStat(t.target);
-    if (opts.ifAbsent && current) throw new AnswerNo({ what: "file already exists", subject: displayPath(t.path), hint: "--if-absent: left unchanged" });
+    const current = currentStat(t.target, shown);
+    if (opts.ifAbsent && current) throw new AnswerNo({ what: "file already exists", subject: t.typed, hint: "--if-absent: left unchanged" });
     if (opts.ifUnchanged !== undefined) {
       const want = opts.ifUnchanged.toLowerCase();
-      const have = current ? sha256File(t.target) : undefined;
+      const have = current ? sha256File(t.target, shown) : undefined;
       if (have !== want) {
         throw new AnswerNo({
           what: "content changed",
-          subject: t.path,
+          subject: t.typed,
           hint: have === undefined ? "--if-unchanged: file does not exist; left unchanged" : `--if-unchanged: sha256 is ${have}; left unchanged`,
         });
       }
     }
 
-    temp = createTemp(t.dir, base);
+    temp = createTemp(t.dir, base, inDir);
     unregisterTemp = registerCleanup(dropTemp);
     const tempPath = temp.path;
+    const tempShown = temp.shown;
 
     // Fill the temp file.
     if (content.kind === "stream" || content.kind === "append") {
       if (content.kind === "append" && current) {
-        const old = openRegularForRead(t.target);
+        const old = openRegularForRead(t.target, shown);
         try {
           // The old part is copied in the kernel where the file system allows (reflink, else
           // copy_file_range): the cost of an append is then far below reading and writing it all.
-          result.bytes += (await copyFileContent(old, temp.fd, t.target, { size: current.size })).bytes;
+          result.bytes += (await copyFileContent(old, temp.fd, tempShown, { size: current.size })).bytes;
         } finally {
           closeSync(old);
         }
       }
       try {
-        for await (const chunk of content.stream) {
-          writeAll(temp.fd, chunk, tempPath);
-          result.bytes += chunk.length;
+        if (content.fd !== undefined) {
+          const stream = content.stream;
+          await copyStdin(content.fd, () => stream, { fd: temp.fd, subject: tempShown, empty: result.bytes === 0, count: (n) => (result.bytes += n) });
+        } else {
+          for await (const chunk of content.stream) {
+            writeAll(temp.fd, chunk, tempShown);
+            result.bytes += chunk.length;
+          }
         }
       } catch (err) {
         if (err instanceof IoError || (err as { exitCode?: number }).exitCode !== undefined) throw err;
@@ -363,13 +389,13 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
       let stdin: number | "inherit" = "inherit";
       let oldFd: number | undefined;
       if (content.kind === "edit") {
-        oldFd = current ? openRegularForRead(t.target) : openSync("/dev/null", "r");
+        oldFd = current ? openRegularForRead(t.target, shown) : openSync("/dev/null", "r");
         stdin = oldFd;
       }
       const fd = temp.fd;
       let code: number;
       try {
-        code = await runChild(content.argv, stdin, { fd, subject: tempPath, count: (n) => (result.bytes += n) }, (pid) => lock?.adoptChild(pid));
+        code = await runChild(content.argv, stdin, { fd, subject: tempShown, count: (n) => (result.bytes += n) }, (pid) => lock?.adoptChild(pid));
       } finally {
         if (oldFd !== undefined) closeSync(oldFd);
       }
@@ -381,37 +407,37 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
     }
 
     if (opts.noEmpty && result.bytes === 0) {
-      throw new AnswerNo({ what: "refusing to replace with empty content", subject: displayPath(t.path), hint: "--no-empty: left unchanged" });
+      throw new AnswerNo({ what: "refusing to replace with empty content", subject: t.typed, hint: "--no-empty: left unchanged" });
     }
     // The hash of what the temp file holds, read back: the bytes may never have passed through
     // this process (splice, clone), and it is what a later --if-unchanged compares against.
-    const sha256 = opts.hash ? sha256OfFd(temp.fd, tempPath) : undefined;
+    const sha256 = opts.hash ? sha256OfFd(temp.fd, tempShown) : undefined;
     if (fsync) {
       try {
         fsyncSync(temp.fd);
       } catch (err) {
-        throw fromErrno(err, { what: "cannot fsync temp file", subject: tempPath });
+        throw fromErrno(err, { what: "cannot fsync temp file", subject: tempShown, subjectAsTyped: true });
       }
     }
     // The commit decision: pending signal handlers get their turn first (design.md §3).
     await checkpointSignals();
 
     // From here to the rename everything is synchronous: no signal handler can run in between.
-    const now = currentStat(t.target);
-    if (opts.ifAbsent && now) throw new AnswerNo({ what: "file already exists", subject: displayPath(t.path), hint: "--if-absent: left unchanged" });
+    const now = currentStat(t.target, shown);
+    if (opts.ifAbsent && now) throw new AnswerNo({ what: "file already exists", subject: t.typed, hint: "--if-absent: left unchanged" });
     applyMetadata(temp.fd, now, opts.mode);
     closeSync(temp.fd);
     const committedTemp = temp;
-    temp = { path: committedTemp.path, fd: -1 };
-    if (lock?.compromised) throw new IoError({ what: "lock was lost while writing", subject: displayPath(lock.lockPath), hint: "FILE left unchanged" });
-    if (opts.backupSuffix !== undefined && now) result.backup = makeBackup(t.target, t.dir, base, opts.backupSuffix);
+    temp = { ...committedTemp, fd: -1 };
+    if (lock?.compromised) throw new IoError({ what: "lock was lost while writing", subject: inDir(basename(lock.lockPath)), hint: "FILE left unchanged" });
+    if (opts.backupSuffix !== undefined && now) result.backup = makeBackup(t.target, t.dir, base, opts.backupSuffix, shown);
 
     if (opts.ifAbsent) {
       try {
         linkSync(tempPath, t.target); // fails EEXIST instead of replacing: race-free create
       } catch (err) {
-        if (errnoOf(err) === "EEXIST") throw new AnswerNo({ what: "file already exists", subject: displayPath(t.path), hint: "--if-absent: left unchanged" });
-        throw fromErrno(err, { what: "cannot create", subject: t.target });
+        if (errnoOf(err) === "EEXIST") throw new AnswerNo({ what: "file already exists", subject: t.typed, hint: "--if-absent: left unchanged" });
+        throw fromErrno(err, { what: "cannot create", subject: shown, subjectAsTyped: true });
       }
       try {
         unlinkSync(tempPath);
@@ -422,7 +448,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
       try {
         renameSync(tempPath, t.target);
       } catch (err) {
-        throw fromErrno(err, { what: "cannot rename temp file over", subject: t.target });
+        throw fromErrno(err, { what: "cannot rename temp file over", subject: shown, subjectAsTyped: true });
       }
     }
     temp = undefined;
@@ -432,7 +458,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
       try {
         fsyncDir(t.dir);
       } catch (err) {
-        throw fromErrno(err, { what: "cannot fsync directory (the new content is in place but may not survive a crash)", subject: t.dir });
+        throw fromErrno(err, { what: "cannot fsync directory (the new content is in place but may not survive a crash)", subject: shownDir(t), subjectAsTyped: true });
       }
     }
     if (sha256) result.sha256 = sha256;
@@ -461,16 +487,16 @@ function isDirectory(path: string): boolean {
   }
 }
 
-function currentStat(path: string) {
+function currentStat(path: string, shown: string) {
   try {
     const st = lstatSync(path);
-    if (!st.isFile()) throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: displayPath(path), hint: "atomic-write only replaces regular files" });
-    mayReplace(path, st); // a file planted meanwhile in a shared sticky directory is not ours to replace
+    if (!st.isFile()) throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: shown, hint: "atomic-write only replaces regular files" });
+    mayReplace(path, st, shown); // a file planted meanwhile in a shared sticky directory is not ours to replace
     return st;
   } catch (err) {
     if (errnoOf(err) === "ENOENT") return undefined;
     if (err instanceof HardshellError) throw err;
-    throw fromErrno(err, { what: "cannot examine", subject: path });
+    throw fromErrno(err, { what: "cannot examine", subject: shown, subjectAsTyped: true });
   }
 }
 
@@ -500,15 +526,16 @@ function applyMetadata(fd: number, old: ReturnType<typeof currentStat>, mode: nu
 }
 
 /** Keep the old version as target+suffix: a hard link to the old inode (or a copy), put in place by rename. */
-function makeBackup(target: string, dir: string, base: string, suffix: string): string {
-  const backup = target + (suffix === "" ? "~" : suffix);
+function makeBackup(target: string, dir: string, base: string, suffix: string, shown: string): string {
+  const ext = suffix === "" ? "~" : suffix;
+  const backup = target + ext;
   let old: ReturnType<typeof lstatSync> | undefined;
   try {
     old = lstatSync(backup);
   } catch {
     old = undefined; // missing (or unreadable: the rename below reports it)
   }
-  if (old) mayReplace(backup, old); // the backup name replaces what is there: same rule as FILE
+  if (old) mayReplace(backup, old, shown + ext); // the backup name replaces what is there: same rule as FILE
   const tmp = join(dir, tempName(base));
   try {
     try {
@@ -523,7 +550,7 @@ function makeBackup(target: string, dir: string, base: string, suffix: string): 
     } catch {
       /* nothing made */
     }
-    throw fromErrno(err, { what: "cannot make backup", subject: backup, hint: "FILE left unchanged" });
+    throw fromErrno(err, { what: "cannot make backup", subject: shown + ext, subjectAsTyped: true, hint: "FILE left unchanged" });
   }
   return backup;
 }

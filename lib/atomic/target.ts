@@ -43,7 +43,9 @@ import { CantCreateError, displayPath, errnoHint, errnoOf, fromErrno } from "../
 import { isSharedStickyDir, ProtectedPathError } from "./errors";
 
 export interface Target {
-  /** The path as the user gave it, absolute. */
+  /** FILE exactly as the user typed it: the subject of messages about FILE. */
+  typed: string;
+  /** The path as the user gave it, made absolute (lexically, against the cwd). */
   path: string;
   /** Final target after following symlinks: the file that is replaced. */
   target: string;
@@ -75,21 +77,21 @@ function callerUid(): number {
 }
 
 /** protected_symlinks: may the caller follow `link` (lstat `st`) found in `dir` (lstat `dirSt`)? */
-function checkFollow(dir: string, dirSt: Stats, link: string, st: Stats): void {
+function checkFollow(dir: string, dirSt: Stats, link: string, st: Stats, shown: string): void {
   const me = callerUid();
   if (!isSharedStickyDir(dirSt) || st.uid === me || st.uid === dirSt.uid) return;
-  throw new ProtectedPathError({ action: "follow", path: link, ownerUid: st.uid, dir, dirOwnerUid: dirSt.uid, callerUid: me });
+  throw new ProtectedPathError({ action: "follow", path: link, shown, ownerUid: st.uid, dir, dirOwnerUid: dirSt.uid, callerUid: me });
 }
 
 /** protected_regular: may the caller replace the existing `file` (lstat `st`) in `dir` (lstat `dirSt`)? */
-function checkReplace(dir: string, dirSt: Stats, file: string, st: Stats): void {
+function checkReplace(dir: string, dirSt: Stats, file: string, st: Stats, shown: string): void {
   const me = callerUid();
   if (!isSharedStickyDir(dirSt) || st.uid === me || st.uid === dirSt.uid) return;
-  throw new ProtectedPathError({ action: "replace", path: file, ownerUid: st.uid, dir, dirOwnerUid: dirSt.uid, callerUid: me });
+  throw new ProtectedPathError({ action: "replace", path: file, shown, ownerUid: st.uid, dir, dirOwnerUid: dirSt.uid, callerUid: me });
 }
 
-/** The replace rule again, for a file examined later (right before the commit, or a backup name). */
-export function mayReplace(file: string, st: Stats): void {
+/** The replace rule again, for a file examined later (right before the commit, or a backup name); `shown` names it in messages. */
+export function mayReplace(file: string, st: Stats, shown: string = displayPath(file)): void {
   const dir = dirname(file);
   let dirSt: Stats;
   try {
@@ -97,36 +99,79 @@ export function mayReplace(file: string, st: Stats): void {
   } catch (err) {
     throw fromErrno(err, { what: "cannot examine directory", subject: dir });
   }
-  checkReplace(dir, dirSt, file, st);
+  checkReplace(dir, dirSt, file, st, shown);
 }
 
-function lstatDir(dir: string): Stats {
+function lstatDir(dir: string, show: (abs: string) => string = displayPath): Stats {
   try {
     return lstatSync(dir);
   } catch (err) {
-    throw fromErrno(err, { what: "cannot examine directory", subject: dir });
+    throw fromErrno(err, { what: "cannot examine directory", subject: show(dir), subjectAsTyped: true });
   }
 }
 
+/**
+ * How messages name paths met on the walk of `typed`: each prefix of the typed path by its typed
+ * spelling (`../x`, `/srv/app`), as long as no symlink was followed (until then the walk's
+ * directories are exactly the lexical prefixes); anything else relative to the cwd (displayPath).
+ */
+function namer(typed: string): { show: (abs: string) => string; followed: () => void } {
+  const spelled = new Map<string, string>();
+  const parts = typed.split("/");
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = parts.slice(0, i).join("/");
+    if (prefix === "") continue;
+    const abs = resolve(prefix);
+    if (!spelled.has(abs)) spelled.set(abs, prefix); // the shortest spelling of a directory
+  }
+  let viaLink = false;
+  return {
+    show: (abs) => (viaLink ? undefined : spelled.get(abs)) ?? displayPath(abs),
+    followed: () => {
+      viaLink = true;
+    },
+  };
+}
+
+/** `name` in the target's directory as messages show it: the typed directory + name, or relative to the cwd after a symlink. */
+export function shownInDir(t: Pick<Target, "typed" | "dir" | "viaSymlink">, name: string): string {
+  if (t.viaSymlink) return displayPath(join(t.dir, name));
+  return t.typed.slice(0, t.typed.lastIndexOf("/") + 1) + name;
+}
+
+/** The target's directory as messages show it. */
+export function shownDir(t: Pick<Target, "typed" | "dir" | "viaSymlink">): string {
+  if (t.viaSymlink) return displayPath(t.dir);
+  const i = t.typed.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : t.typed.slice(0, i);
+}
+
+/** The replaced file as messages show it: as typed, or (reached through a symlink) relative to the cwd. */
+export function shownTarget(t: Pick<Target, "typed" | "target" | "viaSymlink">): string {
+  return t.viaSymlink ? displayPath(t.target) : t.typed;
+}
+
 export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Target {
+  const typed = file;
   const path = resolve(file);
+  const { show, followed } = namer(typed);
   const pending = path.split("/").filter((c) => c !== "");
   let dir = "/";
-  let dirSt = lstatDir(dir);
+  let dirSt = lstatDir(dir, show);
   let hops = 0;
   let lostRaces = 0;
   let viaSymlink = false;
   const created: string[] = [];
-  if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: displayPath(path), hint: "atomic-write only replaces regular files" });
+  if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: typed, hint: "atomic-write only replaces regular files" });
   while (pending.length > 0) {
     const name = pending.shift()!;
     const last = pending.length === 0;
     if (name === "." || name === "..") {
       if (name === "..") {
         dir = dirname(dir); // `dir` holds no symlink, so this is the physical parent, as the kernel's `..`
-        dirSt = lstatDir(dir);
+        dirSt = lstatDir(dir, show);
       }
-      if (last) throw new CantCreateError({ what: "refusing to replace a directory", subject: displayPath(dir), hint: "atomic-write only replaces regular files" });
+      if (last) throw new CantCreateError({ what: "refusing to replace a directory", subject: show(dir), hint: "atomic-write only replaces regular files" });
       continue;
     }
     const cur = join(dir, name);
@@ -135,37 +180,38 @@ export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Tar
       st = lstatSync(cur);
     } catch (err) {
       const code = errnoOf(err);
-      if (code === "ENOTDIR") throw new CantCreateError({ what: "a parent of the file is not a directory", subject: displayPath(dir) });
-      if (code !== "ENOENT") throw fromErrno(err, { what: "cannot examine", subject: cur });
-      if (last) return { path, target: cur, dir, viaSymlink, created }; // missing final target: created by the commit
+      if (code === "ENOTDIR") throw new CantCreateError({ what: "a parent of the file is not a directory", subject: show(dir) });
+      if (code !== "ENOENT") throw fromErrno(err, { what: "cannot examine", subject: show(cur), subjectAsTyped: true });
+      if (last) return { typed, path, target: cur, dir, viaSymlink, created }; // missing final target: created by the commit
       if (opts.mkdir !== true) {
-        throw new CantCreateError({ what: "directory does not exist", subject: displayPath(join(cur, ...pending.slice(0, -1))), hint: `use --mkdir to create it for ${displayPath(path)}` });
+        throw new CantCreateError({ what: "directory does not exist", subject: show(join(cur, ...pending.slice(0, -1))), hint: `use --mkdir to create it for ${typed}` });
       }
-      if (makeDir(cur)) {
+      if (makeDir(cur, show(cur))) {
         created.push(cur);
         fsyncDir(dir); // the new entry must be durable in its parent before anything is created inside it
       } else if (++lostRaces > MAX_HOPS) {
-        throw new CantCreateError({ what: "cannot create directory: it keeps appearing and disappearing", subject: displayPath(cur) });
+        throw new CantCreateError({ what: "cannot create directory: it keeps appearing and disappearing", subject: show(cur) });
       }
       pending.unshift(name); // examine what is there now: ours, or what a concurrent creator made
       continue;
     }
     if (st.isSymbolicLink()) {
-      if (++hops > MAX_HOPS) throw new CantCreateError({ what: "too many levels of symbolic links", subject: displayPath(path) });
-      checkFollow(dir, dirSt, cur, st);
+      if (++hops > MAX_HOPS) throw new CantCreateError({ what: "too many levels of symbolic links", subject: typed });
+      checkFollow(dir, dirSt, cur, st, show(cur));
       viaSymlink = true;
+      followed();
       let to: string;
       try {
         to = readlinkSync(cur);
       } catch (err) {
-        throw fromErrno(err, { what: "cannot read symbolic link", subject: cur });
+        throw fromErrno(err, { what: "cannot read symbolic link", subject: show(cur), subjectAsTyped: true });
       }
       if (to.startsWith("/")) {
         dir = "/";
-        dirSt = lstatDir(dir);
+        dirSt = lstatDir(dir, show);
       }
       pending.unshift(...to.split("/").filter((c) => c !== ""));
-      if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: displayPath(cur), hint: "atomic-write only replaces regular files" });
+      if (pending.length === 0) throw new CantCreateError({ what: "refusing to replace a directory", subject: show(cur), hint: "atomic-write only replaces regular files" });
       continue;
     }
     if (st.isDirectory() && !last) {
@@ -173,27 +219,27 @@ export function resolveTarget(file: string, opts: { mkdir?: boolean } = {}): Tar
       dirSt = st;
       continue;
     }
-    if (!last) throw new CantCreateError({ what: "a parent of the file is not a directory", subject: displayPath(cur) });
+    if (!last) throw new CantCreateError({ what: "a parent of the file is not a directory", subject: show(cur) });
     if (!st.isFile()) {
-      throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: displayPath(cur), hint: "atomic-write only replaces regular files" });
+      throw new CantCreateError({ what: `refusing to replace ${fileKind(st)}`, subject: show(cur), hint: "atomic-write only replaces regular files" });
     }
-    checkReplace(dir, dirSt, cur, st);
-    return { path, target: cur, dir, stat: st, viaSymlink, created };
+    checkReplace(dir, dirSt, cur, st, show(cur));
+    return { typed, path, target: cur, dir, stat: st, viaSymlink, created };
   }
   /* c8 ignore next */
-  throw new CantCreateError({ what: "refusing to replace a directory", subject: displayPath(dir) });
+  throw new CantCreateError({ what: "refusing to replace a directory", subject: show(dir) });
 }
 
 /** mkdir(2) one directory; false when it already exists (a concurrent creator). */
-function makeDir(dir: string): boolean {
+function makeDir(dir: string, shown: string): boolean {
   try {
     mkdirSync(dir, 0o777);
     return true;
   } catch (err) {
     const code = errnoOf(err);
     if (code === "EEXIST") return false;
-    if (code === "ENOTDIR") throw new CantCreateError({ what: "cannot create directory", subject: displayPath(dir), hint: errnoHint(code) });
-    throw fromErrno(err, { what: "cannot create directory", subject: dir });
+    if (code === "ENOTDIR") throw new CantCreateError({ what: "cannot create directory", subject: shown, hint: errnoHint(code) });
+    throw fromErrno(err, { what: "cannot create directory", subject: shown, subjectAsTyped: true });
   }
 }
 

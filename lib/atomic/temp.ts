@@ -26,7 +26,7 @@
  */
 import { constants as fsc, lstatSync, openSync, readdirSync, unlinkSync, type Stats } from "node:fs";
 import { join } from "node:path";
-import { errnoOf, fromErrno } from "../core/errors";
+import { displayPath, errnoOf, fromErrno } from "../core/errors";
 import { pidLiveness } from "../core/liveness";
 import { isSharedStickyDir, UncreatableDirError } from "./errors";
 
@@ -67,20 +67,30 @@ export function tempOwnerPid(base: string, name: string): number | undefined {
 export interface TempFile {
   path: string;
   fd: number;
+  /** `path` as messages name it: FILE's directory as the user typed it + the temp's name. */
+  shown: string;
 }
 
-/** Create a fresh temp file for `base` in `dir`, exclusively, mode 0600. */
-export function createTemp(dir: string, base: string): TempFile {
+/**
+ * Create a fresh temp file for `base` in `dir`, exclusively, mode 0600. `show(name)` names an
+ * entry of `dir` in messages (the directory as the user typed it + name); default: relative to the cwd.
+ */
+export function createTemp(dir: string, base: string, show: (name: string) => string = (n) => displayPath(join(dir, n))): TempFile {
   for (let i = 0; ; i++) {
-    const path = join(dir, tempName(base));
+    const name = tempName(base);
+    const path = join(dir, name);
     try {
       const fd = openSync(path, fsc.O_RDWR | fsc.O_CREAT | fsc.O_EXCL | (fsc.O_NOFOLLOW ?? 0), 0o600);
-      return { path, fd };
+      return { path, fd, shown: show(name) };
     } catch (err) {
       const code = errnoOf(err);
       if (code === "EEXIST" && i < 16) continue; // a name clash with a debris file: pick another
-      if (code === "ENOENT" && isDirectory(dir)) throw new UncreatableDirError({ dir, target: join(dir, base), errno: code, cause: err });
-      throw fromErrno(err, { what: "cannot create temp file", subject: path });
+      if (code === "ENOENT" && isDirectory(dir)) {
+        const shownTarget = show(base);
+        const shownDir = shownTarget.includes("/") ? shownTarget.slice(0, shownTarget.lastIndexOf("/")) || "/" : ".";
+        throw new UncreatableDirError({ dir, target: join(dir, base), errno: code, cause: err, shownDir, shownTarget });
+      }
+      throw fromErrno(err, { what: "cannot create temp file", subject: show(name), subjectAsTyped: true });
     }
   }
 }

@@ -163,10 +163,11 @@ export function errnoHint(code: string, hint?: string): string {
  * `subject` describe the operation (e.g. "cannot write", "app.conf"); the
  * errno name and its meaning (or the caller's `hint`) become the hint.
  */
-export function fromErrno(err: unknown, details: { what: string; subject?: string; hint?: string }): HardshellError {
+export function fromErrno(err: unknown, details: { what: string; subject?: string; hint?: string; subjectAsTyped?: boolean }): HardshellError {
   if (err instanceof HardshellError) return err;
   const code = errnoOf(err);
-  const subject = details.subject === undefined ? undefined : displayPath(details.subject);
+  // subjectAsTyped: the caller already spells the path the way the user typed it; keep it so.
+  const subject = details.subject === undefined || details.subjectAsTyped ? details.subject : displayPath(details.subject);
   const d = { ...details, subject, cause: err, errnoName: code, hint: code ? errnoHint(code, details.hint) : details.hint };
   switch (code) {
     case "ENOENT":

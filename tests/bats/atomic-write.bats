@@ -972,3 +972,137 @@ big_old() {
   [[ "$err" =~ ^atomic-write:\ cannot\ create\ temp\ file:\ sub/\.f\.hardshell-[0-9]+-[0-9a-f]+\.tmp\ \(EACCES:\ permission\ denied\)$ ]] || { echo "stderr: $err"; false; }
   assert_equal "$left" ""
 }
+
+# ---------------------------------------------------------------- stdin: in-kernel copies
+
+@test "stdin from a multi-MiB file is written byte-exact and --print-hash matches it" {
+  head -c 5000017 /dev/urandom > src
+  run "$AW" --print-hash f < src
+  assert_success
+  assert_output "$(sha256sum src | cut -d' ' -f1)"
+  cmp f src
+  assert_equal "$(temps_of f)" ""
+}
+
+@test "stdin from a file the shell already read part of is written from that offset on, small or multi-MiB" {
+  head -c 5000017 /dev/urandom > src
+  { head -c 100 >/dev/null; "$AW" f; } < src
+  tail -c +101 src > expected
+  cmp f expected
+  printf 'ABCDEFGHIJ' > small
+  { head -c 3 >/dev/null; "$AW" g; } < small
+  assert_equal "$(cat g)" "DEFGHIJ"
+  # and stdin's offset is left at EOF, as after cat: the next reader of the same stdin gets nothing
+  { "$AW" h; wc -c | tr -d ' ' > after; } < src
+  cmp h src
+  assert_equal "$(cat after)" 0
+  assert_equal "$(temps_of f)$(temps_of g)$(temps_of h)" ""
+}
+
+@test "stdin from a pipe with a multi-MiB output is written byte-exact and --print-hash matches it" {
+  head -c 5000017 /dev/urandom > src
+  run bash -c '{ cat "$1"; sleep 0.2; printf tail; } | "$2" --print-hash f' _ src "$AW"
+  assert_success
+  cat src > expected && printf tail >> expected
+  assert_output "$(sha256sum expected | cut -d' ' -f1)"
+  cmp f expected
+  assert_equal "$(temps_of f)" ""
+}
+
+@test "stdin on a full file system is 74, from a file and from a pipe: file untouched, no temp file" {
+  mkdir small
+  mount -t tmpfs -o size=3m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  echo old > small/conf
+  head -c 5000000 /dev/urandom > src
+  rc1=0 rc2=0 rc3=0
+  "$AW" small/conf < src 2>err1 || rc1=$?
+  cat src | "$AW" small/conf 2>err2 || rc2=$?
+  { head -c 100 >/dev/null; "$AW" --print-hash small/conf; } < src 2>err3 || rc3=$?
+  content=$(cat small/conf) left=$(ls -A small)
+  umount small
+  assert_equal "$rc1 $rc2 $rc3" "74 74 74"
+  grep -q ENOSPC err1 && grep -q ENOSPC err2 && grep -q ENOSPC err3
+  assert_equal "$content" "old"
+  assert_equal "$left" "conf"
+}
+
+@test "SIGTERM while a big stdin file is being copied: 143, file untouched, no temp file" {
+  echo old > f
+  truncate -s 8G big # sparse: costs no disk to hold, and takes seconds to copy
+  # From offset 1: an unaligned range cannot be cloned (reflink on btrfs/xfs would be instant).
+  { head -c 1 >/dev/null; exec "$AW" --no-fsync f; } < big &
+  local pid=$!
+  # Wait until the copy is under way (the temp file holds some of it), then stop it.
+  local i t=""
+  for ((i = 0; i < 500; i++)); do
+    t=$(temps_of f)
+    [ -n "$t" ] && [ "$(stat -c %s "$t" 2>/dev/null || echo 0)" -gt 0 ] && break
+    sleep 0.01
+  done
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  rm -f big
+  [ -n "$t" ] || { echo "the copy was never seen under way"; false; }
+  assert_equal "$rc" 143
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(temps_of f)" ""
+}
+
+@test "SIGTERM while a big piped stdin is being copied: 143, file untouched, no temp file" {
+  echo old > f
+  { head -c 20000000 /dev/zero; sleep 30; } | "$AW" --no-fsync f &
+  local pid=$!
+  local i t=""
+  for ((i = 0; i < 500; i++)); do
+    t=$(temps_of f)
+    [ -n "$t" ] && [ "$(stat -c %s "$t" 2>/dev/null || echo 0)" -ge 20000000 ] && break
+    sleep 0.01
+  done
+  kill -TERM "$pid"
+  rc=0
+  wait "$pid" || rc=$?
+  [ -n "$t" ] || { echo "the copy was never seen under way"; false; }
+  assert_equal "$rc" 143
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(temps_of f)" ""
+}
+
+# ---------------------------------------------------------------- messages: FILE as typed
+
+@test "an error on ../x/f or on an absolute path outside the cwd names the path exactly as typed" {
+  bats_require_minimum_version 1.5.0
+  mkdir sub && cd sub
+  run --separate-stderr "$AW" ../x/f <<<"new"
+  assert_failure 73
+  assert_equal "$stderr" "atomic-write: directory does not exist: ../x (use --mkdir to create it for ../x/f)"
+  run --separate-stderr "$AW" "$T/sub/../x/f" <<<"new"
+  assert_failure 73
+  assert_equal "$stderr" "atomic-write: directory does not exist: $T/sub/../x (use --mkdir to create it for $T/sub/../x/f)"
+  echo old > ../f
+  run --separate-stderr "$AW" --if-absent "$T/sub/../f" <<<"new"
+  assert_failure 1
+  assert_equal "$stderr" "atomic-write: file already exists: $T/sub/../f (--if-absent: left unchanged)"
+  run --separate-stderr "$AW" --if-absent ../f <<<"new"
+  assert_equal "$stderr" "atomic-write: file already exists: ../f (--if-absent: left unchanged)"
+  assert_equal "$(cat ../f)" "old"
+  assert_equal "$(temps_of ../f)" ""
+  [ ! -e ../x ]
+}
+
+@test "the temp file in a message is FILE's directory as typed plus the temp's name (full disk, ../small/conf)" {
+  bats_require_minimum_version 1.5.0
+  mkdir small sub
+  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  echo old > small/conf
+  head -c 3000000 /dev/zero > big
+  cd sub
+  run --separate-stderr "$AW" ../small/conf < ../big
+  cd ..
+  content=$(cat small/conf) left=$(ls -A small)
+  umount small
+  assert_failure 74
+  [[ "$stderr" =~ ^atomic-write:\ cannot\ write\ temp\ file:\ \.\./small/\.conf\.hardshell-[0-9]+-[0-9a-f]+\.tmp\ \(ENOSPC: ]] || { echo "stderr: $stderr"; false; }
+  assert_equal "$content" "old"
+  assert_equal "$left" "conf"
+}

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, mkdtempSync, r
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CantCreateError } from "../../../lib/core/errors";
-import { resolveTarget } from "../../../lib/atomic/target";
+import { resolveTarget, shownDir, shownInDir, shownTarget } from "../../../lib/atomic/target";
 import { ProtectedPathError } from "../../../lib/atomic/errors";
 
 let dir: string;
@@ -79,6 +79,48 @@ describe("resolveTarget", () => {
     const t = resolveTarget(join(dir, "ab/up"));
     expect(t.target).toBe(join(dir, "a/x"));
     expect(t.viaSymlink).toBe(true);
+  });
+});
+
+describe("paths as typed", () => {
+  test("the typed path is kept; messages name FILE, its directory and files beside it in the typed spelling", () => {
+    mkdirSync(join(dir, "a/b"), { recursive: true });
+    const typed = `${dir}/a/b/../b//f`; // absolute, unnormalised: kept as is
+    const t = resolveTarget(typed);
+    expect(t.typed).toBe(typed);
+    expect(t.target).toBe(join(dir, "a/b/f"));
+    expect(shownTarget(t)).toBe(typed);
+    expect(shownInDir(t, ".f.tmp")).toBe(`${dir}/a/b/../b//.f.tmp`);
+    expect(shownDir(t)).toBe(`${dir}/a/b/../b/`);
+  });
+
+  test("a FILE without a directory part has temp names without one and '.' as its directory", () => {
+    const t = resolveTarget("hs-no-such-file-here");
+    expect(shownInDir(t, ".x.tmp")).toBe(".x.tmp");
+    expect(shownDir(t)).toBe(".");
+  });
+
+  test("errors on the walk name the directory by its typed prefix", () => {
+    mkdirSync(join(dir, "a"));
+    const typed = `${dir}/a/../nope/f`;
+    const err = (() => {
+      try {
+        resolveTarget(typed);
+      } catch (e) {
+        return e as CantCreateError;
+      }
+    })();
+    expect(err?.subject).toBe(`${dir}/a/../nope`);
+    expect(err?.hint).toContain(typed);
+  });
+
+  test("after a symlink, paths are the real ones (relative to the cwd when under it)", () => {
+    mkdirSync(join(dir, "real"));
+    symlinkSync("real/t", join(dir, "link"));
+    const t = resolveTarget(join(dir, "link"));
+    expect(t.typed).toBe(join(dir, "link"));
+    expect(shownTarget(t)).toBe(join(dir, "real/t"));
+    expect(shownInDir(t, ".t.tmp")).toBe(join(dir, "real/.t.tmp"));
   });
 });
 
