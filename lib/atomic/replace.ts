@@ -75,17 +75,18 @@ import {
   renameSync,
   unlinkSync,
 } from "node:fs";
-import { constants as osc } from "node:os";
 import { basename, join } from "node:path";
 import { AnswerNo, CantCreateError, displayPath, errnoOf, fromErrno, HardshellError, IoError, NoInputError, UnavailableError } from "../core/errors";
 import { holdLock, lockPathFor, type HeldLock } from "../core/dirlock";
+import { signalExitCode } from "../core/exit";
 import { checkpointSignals, onSignal, registerCleanup } from "../core/signals";
+import { hardshellName, sweepDead } from "../core/tempname";
 import { UncreatableDirError } from "./errors";
 import { copyFd, copyFileContent, sha256OfFd, writeAll } from "./copy";
 import { openPipe } from "./pipe";
 import { copyStdin } from "./stdin";
 import { fileKind, fsyncDir, mayReplace, resolveTarget, shownDir, shownInDir, shownTarget } from "./target";
-import { createTemp, sweepDeadTemps, tempName, type TempFile } from "./temp";
+import { createTemp, isDirectory, type TempFile } from "./temp";
 
 /** Where the new content comes from. */
 export type Content =
@@ -174,12 +175,6 @@ export function sha256File(path: string, shown: string = displayPath(path)): str
 /** sha256 (hex) of bytes, for callers and tests. */
 export function sha256Hex(data: Uint8Array | string): string {
   return new Bun.CryptoHasher("sha256").update(data).digest("hex");
-}
-
-function signalExit(signalCode: string | null | undefined): number | undefined {
-  if (!signalCode) return undefined;
-  const n = (osc.signals as Record<string, number>)[signalCode];
-  return n === undefined ? undefined : 128 + n;
 }
 
 /** Where CMD's output goes: appended to `fd` (the temp file) at its offset; `count` sees every byte. */
@@ -276,7 +271,7 @@ async function runChild(argv: string[], stdin: number | "inherit", sink: Sink, o
   })();
   try {
     const exit = await child.exited;
-    const code = signalExit(child.signalCode === null ? null : String(child.signalCode)) ?? exit;
+    const code = signalExitCode(child.signalCode === null ? null : String(child.signalCode)) ?? exit;
     if (failure) throw failure;
     if (code !== 0) return code;
     await pumping; // the commit happens at EOF: wait for every writer of the pipe
@@ -336,7 +331,7 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
         throw err;
       }
     }
-    result.removedTemps = sweepDeadTemps(t.dir, base);
+    result.removedTemps = sweepDead(t.dir, base, "tmp");
     result.removedTempsShown = result.removedTemps.map((p) => inDir(basename(p)));
 
     // Current state, re-read under the lock.
@@ -479,14 +474,6 @@ export async function replaceAtomically(file: string, content: Content, opts: Re
   }
 }
 
-function isDirectory(path: string): boolean {
-  try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 function currentStat(path: string, shown: string) {
   try {
     const st = lstatSync(path);
@@ -536,7 +523,7 @@ function makeBackup(target: string, dir: string, base: string, suffix: string, s
     old = undefined; // missing (or unreadable: the rename below reports it)
   }
   if (old) mayReplace(backup, old, shown + ext); // the backup name replaces what is there: same rule as FILE
-  const tmp = join(dir, tempName(base));
+  const tmp = join(dir, hardshellName(base, "tmp"));
   try {
     try {
       linkSync(target, tmp);

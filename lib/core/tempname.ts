@@ -15,9 +15,13 @@
  *
  * `sweepDead` removes the entries of one FILE and kind whose pid is `dead` on
  * this host (./liveness.ts): a running or `unknown` pid keeps its file, so a
- * slow writer is never robbed; our own pid is skipped. In a world-writable
- * sticky directory (/tmp) only the caller's own files go: a file named like
- * our debris but planted by another user is not ours to delete. On a
+ * slow writer is never robbed; our own pid is skipped. A `tmp` entry is only
+ * ever a regular file we created, so a directory of that name is left alone.
+ * In a world-writable sticky directory (/tmp) only the caller's own regular
+ * files (and, for the kinds that move a lock aside, directories) go: a file
+ * named like our debris but planted by another user, or a symlink, is not
+ * ours to delete (the sticky bit would refuse that to anybody but root; root
+ * gets the same rule from us). On a
  * directory shared between hosts (NFS) a pid only means something on the host
  * that wrote it: there the sweep may leave debris, and removes a live
  * writer's file only if a dead local pid happens to match.
@@ -87,7 +91,7 @@ function isSharedSticky(dir: string): boolean {
 }
 
 function ownedByCaller(st: Stats): boolean {
-  return st.uid === (process.geteuid?.() ?? -1);
+  return (st.isFile() || st.isDirectory()) && st.uid === (process.geteuid?.() ?? -1);
 }
 
 /**
@@ -116,6 +120,7 @@ export function sweepDead(dir: string, base: string, kind: TempKind): string[] {
     } catch {
       continue; // another sweeper got it
     }
+    if (kind === "tmp" && st.isDirectory()) continue; // not a temp file of ours
     if (onlyMine && !ownedByCaller(st)) continue;
     try {
       rmSync(p, { recursive: st.isDirectory(), force: true });
