@@ -25,6 +25,8 @@
  * Out of scope: sendfile(2) (no pipe input), FICLONERANGE (the whole old file is cloned).
  */
 
+import { openLibc } from "../core/libc";
+
 export interface Kernel {
   splice(fdIn: number, fdOut: number, len: number, flags: number): number;
   poll(fd: number, timeoutMs: number): number;
@@ -60,51 +62,40 @@ const SPLICE_LEN = 1 << 24;
 
 let loaded: Promise<Kernel | null> | undefined;
 
+const SYMBOLS = {
+  splice: { args: ["i32", "ptr", "i32", "ptr", "u64", "u32"], returns: "i64" },
+  poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
+  copy_file_range: { args: ["i32", "ptr", "i32", "ptr", "u64", "u32"], returns: "i64" },
+  // ioctl is variadic; an int third argument is passed like a fixed one on x86-64 and
+  // aarch64 Linux (SysV / AAPCS64), which is all this module runs on.
+  ioctl: { args: ["i32", "u64", "i32"], returns: "i32" },
+  lseek: { args: ["i32", "i64", "i32"], returns: "i64" },
+  fcntl: { args: ["i32", "i32", "i32"], returns: "i32" }, // variadic: as for ioctl
+} as const;
+
 async function load(): Promise<Kernel | null> {
   if (process.platform !== "linux") return null;
-  let ffi: typeof import("bun:ffi");
-  try {
-    ffi = await import("bun:ffi");
-  } catch {
-    return null;
-  }
-  for (const name of ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", `libc.${ffi.suffix}`]) {
-    let lib;
-    try {
-      lib = ffi.dlopen(name, {
-        splice: { args: ["i32", "ptr", "i32", "ptr", "u64", "u32"], returns: "i64" },
-        poll: { args: ["ptr", "u64", "i32"], returns: "i32" },
-        copy_file_range: { args: ["i32", "ptr", "i32", "ptr", "u64", "u32"], returns: "i64" },
-        // ioctl is variadic; an int third argument is passed like a fixed one on x86-64 and
-        // aarch64 Linux (SysV / AAPCS64), which is all this module runs on.
-        ioctl: { args: ["i32", "u64", "i32"], returns: "i32" },
-        lseek: { args: ["i32", "i64", "i32"], returns: "i64" },
-        fcntl: { args: ["i32", "i32", "i32"], returns: "i32" }, // variadic: as for ioctl
-      });
-    } catch {
-      continue; // not this name, or a libc without copy_file_range (glibc < 2.27)
-    }
-    const s = lib.symbols;
-    const pfd = new Int32Array(2); // struct pollfd { int fd; short events; short revents; }
-    const pfd16 = new Int16Array(pfd.buffer);
-    const pfdPtr = ffi.ptr(pfd);
-    return {
-      splice: (i, o, len, flags) => Number(s.splice(i, null, o, null, len, flags)),
-      poll: (fd, timeoutMs) => {
-        pfd[0] = fd;
-        pfd16[2] = POLLIN;
-        pfd16[3] = 0;
-        const n = s.poll(pfdPtr, 1, timeoutMs);
-        return n > 0 ? pfd16[3]! : n;
-      },
-      copyFileRange: (i, o, len) => Number(s.copy_file_range(i, null, o, null, len, 0)),
-      ioctlInt: (fd, req, arg) => s.ioctl(fd, req, arg),
-      lseek: (fd, off, whence) => Number(s.lseek(fd, off, whence)),
-      setPipeSize: (fd, size) => s.fcntl(fd, F_SETPIPE_SZ, size),
-      pipeSize: (fd) => s.fcntl(fd, F_GETPIPE_SZ, 0),
-    };
-  }
-  return null;
+  const libc = openLibc(SYMBOLS); // null also for a libc without copy_file_range (glibc < 2.27)
+  if (!libc) return null;
+  const s = libc.lib.symbols;
+  const pfd = new Int32Array(2); // struct pollfd { int fd; short events; short revents; }
+  const pfd16 = new Int16Array(pfd.buffer);
+  const pfdPtr = libc.ffi.ptr(pfd);
+  return {
+    splice: (i, o, len, flags) => Number(s.splice(i, null, o, null, len, flags)),
+    poll: (fd, timeoutMs) => {
+      pfd[0] = fd;
+      pfd16[2] = POLLIN;
+      pfd16[3] = 0;
+      const n = s.poll(pfdPtr, 1, timeoutMs);
+      return n > 0 ? pfd16[3]! : n;
+    },
+    copyFileRange: (i, o, len) => Number(s.copy_file_range(i, null, o, null, len, 0)),
+    ioctlInt: (fd, req, arg) => s.ioctl(fd, req, arg),
+    lseek: (fd, off, whence) => Number(s.lseek(fd, off, whence)),
+    setPipeSize: (fd, size) => s.fcntl(fd, F_SETPIPE_SZ, size),
+    pipeSize: (fd) => s.fcntl(fd, F_GETPIPE_SZ, 0),
+  };
 }
 
 /** The bindings, or null where they cannot be had (not Linux, no bun:ffi, old libc). */

@@ -18,30 +18,24 @@
  * closes them).
  */
 
-type PipeFn = () => { read: number; write: number } | undefined;
-let loaded: Promise<PipeFn | null> | undefined;
+import { openLibc } from "../core/libc";
 
-async function load(): Promise<PipeFn | null> {
-  try {
-    const ffi = await import("bun:ffi");
-    for (const name of ["libc.so.6", `libc.${ffi.suffix}`, "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "/usr/lib/libSystem.B.dylib"]) {
-      try {
-        const lib = ffi.dlopen(name, { pipe: { args: ["ptr"], returns: "i32" } });
-        const fds = new Int32Array(2);
-        const p = ffi.ptr(fds);
-        return () => (Number(lib.symbols.pipe(p)) === 0 ? { read: fds[0]!, write: fds[1]! } : undefined);
-      } catch {
-        /* try the next name */
-      }
-    }
-  } catch {
-    /* no bun:ffi */
-  }
-  return null;
+type PipeFn = () => { read: number; write: number } | undefined;
+let loaded: PipeFn | null | undefined;
+
+const SYMBOLS = { pipe: { args: ["ptr"], returns: "i32" } } as const;
+
+function load(): PipeFn | null {
+  const libc = openLibc(SYMBOLS);
+  if (!libc) return null;
+  const fds = new Int32Array(2);
+  const p = libc.ffi.ptr(fds);
+  const pipe = libc.lib.symbols.pipe;
+  return () => (Number(pipe(p)) === 0 ? { read: fds[0]!, write: fds[1]! } : undefined);
 }
 
 /** A fresh pipe, or undefined when pipe(2) is not reachable (or failed, e.g. EMFILE). */
 export async function openPipe(): Promise<{ read: number; write: number } | undefined> {
-  const fn = await (loaded ??= load());
+  const fn = loaded === undefined ? (loaded = load()) : loaded;
   return fn ? fn() : undefined;
 }

@@ -41,6 +41,7 @@
  * deadline is armed (~1.3 ms measured); plain calls without --deadline only
  * detach and re-attach three listeners.
  */
+import { openLibc } from "../core/libc";
 import { detachSignalHandlers } from "../core/signals";
 
 const SIGEV_THREAD = 2;
@@ -56,6 +57,14 @@ const EXIT_AFTER_MESSAGE_MS = 60;
 const HARD_STOP_AFTER_MS = 20;
 export const DEADLINE_EXIT = 75;
 const MSG_BYTES = 1024;
+
+const SYMBOLS = {
+  timer_create: { args: ["i32", "ptr", "ptr"], returns: "i32" },
+  // timer_t is a pointer-sized value in glibc (SIGEV_THREAD timers have the top bit set): pass it as u64.
+  timer_settime: { args: ["u64", "i32", "ptr", "ptr"], returns: "i32" },
+  _exit: { args: ["i32"], returns: "void" },
+  warnx: { args: ["ptr"], returns: "void" },
+} as const;
 
 interface Libc {
   create(fn: number, value: bigint): bigint;
@@ -77,25 +86,10 @@ function loadTimers(exitCode: number): Timers | null {
   timers = null;
   if (process.platform !== "linux") return null;
   try {
-    const ffi = require("bun:ffi") as typeof import("bun:ffi");
-    const spec = {
-      timer_create: { args: ["i32", "ptr", "ptr"], returns: "i32" },
-      // timer_t is a pointer-sized value in glibc (SIGEV_THREAD timers have the top bit set): pass it as u64.
-      timer_settime: { args: ["u64", "i32", "ptr", "ptr"], returns: "i32" },
-      _exit: { args: ["i32"], returns: "void" },
-      warnx: { args: ["ptr"], returns: "void" },
-    } as const;
-    let lib: ReturnType<typeof ffi.dlopen<typeof spec>> | undefined;
-    for (const name of ["libc.so.6", "libc.so", "librt.so.1"]) {
-      try {
-        lib = ffi.dlopen(name, spec);
-        break;
-      } catch {
-        /* next name: musl, or glibc < 2.34 where timer_* live in librt */
-      }
-    }
-    if (!lib) return null;
-    const l = lib;
+    // Also tried: librt.so.1, where timer_* live on glibc < 2.34 (dlsym there finds libc's _exit and warnx too).
+    const opened = openLibc(SYMBOLS, ["librt.so.1"]);
+    if (!opened) return null;
+    const { ffi, lib: l } = opened;
     const libc: Libc = {
       create(fn, value) {
         // struct sigevent (64 bytes, glibc and musl): sigev_value @0, sigev_signo @8,
