@@ -419,8 +419,7 @@ signal_mid_write() {
   st=0; wait "$pid" || st=$?
   assert_equal "$st" 143
   cpid=$(cat child.pid)
-  for _ in $(seq 50); do kill -0 "$cpid" 2>/dev/null || break; sleep 0.05; done
-  ! kill -0 "$cpid" 2>/dev/null
+  wait_ended "$cpid"
   assert_equal "$(cat f)" "old"
   assert_equal "$(leftovers "$T" f child.pid)" ""
 }
@@ -537,8 +536,7 @@ EOF
   pid=$!
   wait_for "$T/gc.pid"
   cmd=$(cat cmd.pid)
-  for _ in $(seq 100); do kill -0 "$cmd" 2>/dev/null || break; sleep 0.05; done
-  ! kill -0 "$cmd" 2>/dev/null # CMD has exited 0 ...
+  wait_ended "$cmd" # CMD has exited 0 ...
   for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   kill -0 "$pid" # ... and atomic-write has not committed: it waits for EOF of the pipe the descendant holds
   assert_equal "$(cat f)" "old"
@@ -717,19 +715,6 @@ sticky_dir() {
 
 # ---------------------------------------------------------------- lock liveness
 
-# True once pid $1 has ended (gone, or a zombie nobody reaps).
-aw_ended() {
-  local s
-  s=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 0
-  [ "$s" = Z ] || [ "$s" = X ]
-}
-
-aw_wait_ended() {
-  local i
-  for ((i = 0; i < 250; i++)); do aw_ended "$1" && return 0; sleep 0.02; done
-  return 1
-}
-
 # Wait (~5s) until FILE.lock's owner record names the command run under it.
 aw_wait_adopted() {
   local i
@@ -747,7 +732,7 @@ aw_wait_adopted() {
   aw_wait_adopted f.lock
   kill -9 "$writer"
   wait "$writer" || true
-  ! aw_ended "$job"
+  ! ended "$job" || false
   touch -d '2 hours ago' f.lock        # long past the stale threshold: only CMD keeps it
   run "$AW" --lock --lock-timeout 1s f <<<"new"
   assert_failure 75
@@ -755,7 +740,7 @@ aw_wait_adopted() {
   assert_equal "$(cat f)" "old"
   [ -d f.lock ]
   kill -9 "$job"
-  aw_wait_ended "$job"
+  wait_ended "$job"
   run "$AW" --lock --lock-timeout 10s f <<<"new"
   assert_success
   assert_equal "$(cat f)" "new"
