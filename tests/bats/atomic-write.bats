@@ -7,6 +7,41 @@ AW="$DIST/atomic-write"
 # The temp files of FILE in its directory (debris check).
 temps_of() { ls -A "$(dirname "$1")" | grep -F ".$(basename "$1").hardshell-" || true; }
 
+# Once f's temp file holds at least $2 bytes (a ~5 s hang guard), SIGTERM atomic-write (pid $1):
+# it must have been seen under way, exit 143, and leave f "old" with no temp file.
+aw_term_mid_copy() {
+  local i t="" rc=0
+  for ((i = 0; i < 500; i++)); do
+    t=$(temps_of f)
+    [ -n "$t" ] && [ "$(stat -c %s "$t" 2>/dev/null || echo 0)" -ge "$2" ] && break
+    sleep 0.01
+  done
+  kill -TERM "$1"
+  wait "$1" || rc=$?
+  [ -n "$t" ] || { echo "the copy was never seen under way"; return 1; }
+  assert_equal "$rc" 143
+  assert_equal "$(cat f)" "old"
+  assert_equal "$(temps_of f)" ""
+}
+
+# A tmpfs of size $1 at small/ (local_teardown unmounts it); skips where mount is not permitted.
+aw_small_fs() {
+  mkdir small
+  mount -t tmpfs -o size="$1" tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+}
+
+# After writing small/$2 ran out of space (exit status $1, stderr in err): 74 naming ENOSPC,
+# small/$2 still "old" and nothing else left in small/, which is unmounted.
+aw_assert_full_fs() {
+  local content left
+  content=$(cat "small/$2") left=$(leftovers "$T/small" "$2")
+  umount small
+  assert_equal "$1" 74
+  grep -q ENOSPC err
+  assert_equal "$content" "old"
+  assert_equal "$left" ""
+}
+
 # A failed disk-full test must not leave its tmpfs mounted.
 local_teardown() { if mountpoint -q "$T/small" 2>/dev/null; then umount "$T/small"; fi; }
 
@@ -200,17 +235,11 @@ local_teardown() { if mountpoint -q "$T/small" 2>/dev/null; then umount "$T/smal
 }
 
 @test "a full file system is 74: the file is untouched and no temp file is left" {
-  mkdir small
-  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here"
+  aw_small_fs 1m
   echo old > small/f
   rc=0
   head -c 3000000 /dev/zero | "$AW" small/f 2>err || rc=$?
-  content=$(cat small/f) left=$(leftovers "$T/small" f)
-  umount small
-  assert_equal "$rc" 74
-  grep -q ENOSPC err
-  assert_equal "$content" "old"
-  assert_equal "$left" ""
+  aw_assert_full_fs "$rc" f
 }
 
 # ---------------------------------------------------------------- preconditions
@@ -481,32 +510,20 @@ EOF
 # ---------------------------------------------------------------- -- CMD output through a pipe
 
 @test "-- CMD on a full file system is 74 even when CMD ignores its write errors: file untouched, no temp file" {
-  mkdir small
-  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  aw_small_fs 1m
   echo old > small/conf
   rc=0
   # perl exits 0 although its last write failed: only atomic-write can see the ENOSPC.
   "$AW" small/conf -- perl -e 'print "x" x 3000000' 2>err || rc=$?
-  content=$(cat small/conf) left=$(leftovers "$T/small" conf)
-  umount small
-  assert_equal "$rc" 74
-  grep -q ENOSPC err
-  assert_equal "$content" "old"
-  assert_equal "$left" ""
+  aw_assert_full_fs "$rc" conf
 }
 
 @test "--edit on a full file system is 74: file untouched, no temp file or lock" {
-  mkdir small
-  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  aw_small_fs 1m
   echo old > small/conf
   rc=0
   "$AW" --edit small/conf -- perl -e 'print "x" x 3000000' 2>err || rc=$?
-  content=$(cat small/conf) left=$(leftovers "$T/small" conf)
-  umount small
-  assert_equal "$rc" 74
-  grep -q ENOSPC err
-  assert_equal "$content" "old"
-  assert_equal "$left" ""
+  aw_assert_full_fs "$rc" conf
 }
 
 @test "-- CMD: the commit waits for EOF, so a background descendant's output is included and the file never changes after exit" {
@@ -876,8 +893,7 @@ big_old() {
 }
 
 @test "--append of a multi-MiB file onto a full file system is 74: file untouched, no temp file or lock" {
-  mkdir small
-  mount -t tmpfs -o size=3m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  aw_small_fs 3m
   head -c 1800000 /dev/urandom > small/log
   sum=$(sha256sum < small/log)
   run "$AW" --append small/log <<<"line"
@@ -995,8 +1011,7 @@ big_old() {
 }
 
 @test "stdin on a full file system is 74, from a file and from a pipe: file untouched, no temp file" {
-  mkdir small
-  mount -t tmpfs -o size=3m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  aw_small_fs 3m
   echo old > small/conf
   head -c 5000000 /dev/urandom > src
   rc1=0 rc2=0 rc3=0
@@ -1017,40 +1032,16 @@ big_old() {
   # From offset 1: an unaligned range cannot be cloned (reflink on btrfs/xfs would be instant).
   { head -c 1 >/dev/null; exec "$AW" --no-fsync f; } < big &
   local pid=$!
-  # Wait until the copy is under way (the temp file holds some of it), then stop it.
-  local i t=""
-  for ((i = 0; i < 500; i++)); do
-    t=$(temps_of f)
-    [ -n "$t" ] && [ "$(stat -c %s "$t" 2>/dev/null || echo 0)" -gt 0 ] && break
-    sleep 0.01
-  done
-  kill -TERM "$pid"
-  rc=0
-  wait "$pid" || rc=$?
+  # Stop it once the copy is under way (the temp file holds some of it).
+  aw_term_mid_copy "$pid" 1
   rm -f big
-  [ -n "$t" ] || { echo "the copy was never seen under way"; false; }
-  assert_equal "$rc" 143
-  assert_equal "$(cat f)" "old"
-  assert_equal "$(temps_of f)" ""
 }
 
 @test "SIGTERM while a big piped stdin is being copied: 143, file untouched, no temp file" {
   echo old > f
   { head -c 20000000 /dev/zero; sleep 30; } | "$AW" --no-fsync f &
   local pid=$!
-  local i t=""
-  for ((i = 0; i < 500; i++)); do
-    t=$(temps_of f)
-    [ -n "$t" ] && [ "$(stat -c %s "$t" 2>/dev/null || echo 0)" -ge 20000000 ] && break
-    sleep 0.01
-  done
-  kill -TERM "$pid"
-  rc=0
-  wait "$pid" || rc=$?
-  [ -n "$t" ] || { echo "the copy was never seen under way"; false; }
-  assert_equal "$rc" 143
-  assert_equal "$(cat f)" "old"
-  assert_equal "$(temps_of f)" ""
+  aw_term_mid_copy "$pid" 20000000
 }
 
 # ---------------------------------------------------------------- messages: FILE as typed
@@ -1077,8 +1068,8 @@ big_old() {
 
 @test "the temp file in a message is FILE's directory as typed plus the temp's name (full disk, ../small/conf)" {
   bats_require_minimum_version 1.5.0
-  mkdir small sub
-  mount -t tmpfs -o size=1m tmpfs small 2>/dev/null || skip "cannot mount a small tmpfs here (mount not permitted)"
+  mkdir sub
+  aw_small_fs 1m
   echo old > small/conf
   head -c 3000000 /dev/zero > big
   cd sub
