@@ -33,7 +33,7 @@
  * Also imported by scripts/release.ts (compileBinary, linkCommands, COMMANDS).
  */
 import { readdirSync, statSync, mkdirSync, copyFileSync, existsSync, chmodSync, lstatSync, unlinkSync, symlinkSync, readlinkSync } from "node:fs";
-import { join, basename } from "node:path";
+import { join, basename, dirname } from "node:path";
 
 export const ROOT = join(import.meta.dir, "..");
 
@@ -50,6 +50,10 @@ export async function compileBinary(outfile: string, target?: string): Promise<{
   args.push(join(ROOT, "cmd", "hardshell.ts"), "--outfile", outfile);
   const proc = Bun.spawn(args, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
   const [code, errText, outText] = await Promise.all([proc.exited, new Response(proc.stderr).text(), new Response(proc.stdout).text()]);
+  // --sourcemap embeds the maps in the binary (traces name lib/*.ts:line without them); the
+  // copies bun also writes beside it are build debris that would pile up in dist/ and ship in archives.
+  const dir = dirname(outfile);
+  for (const f of readdirSync(dir)) if (f.endsWith(".map") && (f.endsWith(".js.map") || f === `${basename(outfile)}.map`)) unlinkSync(join(dir, f));
   return { ok: code === 0, log: outText + errText };
 }
 
