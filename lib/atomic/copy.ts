@@ -30,23 +30,34 @@ export function writeAll(fd: number, buf: Uint8Array, subject: string): void {
   }
 }
 
-/** Copy a readable fd into another (or only hash it, `to` = -1), from the current offsets; returns bytes copied. */
-export function copyFd(from: number, to: number, hasher: Bun.CryptoHasher | undefined, subject: string): number {
+/**
+ * Read `fd` to EOF, one CHUNK at a time, handing each chunk to `each` (the buffer is reused: a chunk
+ * is valid only during the call). From `position` with pread(2), leaving the offset where it was, or
+ * from the current offset (`null`, plain read(2), which advances it). Returns the bytes read.
+ * A read error is thrown as `what` on `subject`.
+ */
+function readChunks(fd: number, position: number | null, what: string, subject: string, each: (chunk: Buffer) => void): number {
   const buf = Buffer.allocUnsafe(CHUNK);
   let total = 0;
   for (;;) {
     let n: number;
     try {
-      n = readSync(from, buf, 0, CHUNK, null);
+      n = readSync(fd, buf, 0, CHUNK, position === null ? null : position + total);
     } catch (err) {
-      throw fromErrno(err, { what: "cannot read", subject, subjectAsTyped: true });
+      throw fromErrno(err, { what, subject, subjectAsTyped: true });
     }
     if (n === 0) return total;
-    const chunk = buf.subarray(0, n);
-    hasher?.update(chunk);
-    if (to >= 0) writeAll(to, chunk, subject);
+    each(buf.subarray(0, n));
     total += n;
   }
+}
+
+/** Copy a readable fd into another (or only hash it, `to` = -1), from the current offsets; returns bytes copied. */
+export function copyFd(from: number, to: number, hasher: Bun.CryptoHasher | undefined, subject: string): number {
+  return readChunks(from, null, "cannot read", subject, (chunk) => {
+    hasher?.update(chunk);
+    if (to >= 0) writeAll(to, chunk, subject);
+  });
 }
 
 export interface CopyOptions {
@@ -85,17 +96,6 @@ export async function copyFileContent(src: number, dst: number, subject: string,
 /** sha256 (hex) of what `fd` (opened for reading) holds, read with pread(2): its offset is not moved. */
 export function sha256OfFd(fd: number, subject: string): string {
   const h = new Bun.CryptoHasher("sha256");
-  const buf = Buffer.allocUnsafe(CHUNK);
-  let pos = 0;
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(fd, buf, 0, CHUNK, pos);
-    } catch (err) {
-      throw fromErrno(err, { what: "cannot read back", subject, subjectAsTyped: true });
-    }
-    if (n === 0) return h.digest("hex");
-    h.update(buf.subarray(0, n));
-    pos += n;
-  }
+  readChunks(fd, 0, "cannot read back", subject, (chunk) => h.update(chunk));
+  return h.digest("hex");
 }
