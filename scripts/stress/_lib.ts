@@ -125,6 +125,24 @@ export function notBuilt(command: string, scenario: string): ScenarioResult {
   return { name: scenario, checks: [{ name: `dist/${command} exists`, ok: false, detail: "not built (npm run build)" }], summary: "skipped" };
 }
 
+/** What every scenario starts from: its built binary, its list of checks, the seeded PRNG and a fresh scratch dir. */
+export interface Scenario {
+  exe: string;
+  checks: Check[];
+  rng: Rng;
+  root: string;
+}
+
+/**
+ * Start scenario `name` of dist/`command`, in a scratch dir labelled `label`; when the command is not
+ * built, the notBuilt result to return instead (nothing is created then).
+ */
+export function startScenario(command: string, name: string, label: string, opts: ScenarioOpts): Scenario | ScenarioResult {
+  const exe = bin(command);
+  if (!exe) return notBuilt(command, name);
+  return { exe, checks: [], rng: new Rng(opts.seed), root: scratch(label) };
+}
+
 /** Environment for git in a scenario: HOME at `home`, no system config, a fixed identity. */
 export function gitEnv(home: string): Record<string, string> {
   return {

@@ -23,7 +23,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { python3 } from "../bench/_lib";
-import { bin, settle, type Attempt, notBuilt, check, parseOpts, report, Rng, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
+import { settle, type Attempt, check, parseOpts, report, slots, spawnOutcome, type ScenarioOpts, type ScenarioResult, startScenario } from "./_lib";
 
 const READER = `
 import hashlib, sys, time, os, json
@@ -72,11 +72,9 @@ interface Write extends Attempt {
 }
 
 export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
-  const aw = bin("atomic-write");
-  if (!aw) return notBuilt("atomic-write", "atomic-write");
-  const checks: Check[] = [];
-  const rng = new Rng(opts.seed);
-  const root = scratch("atomic");
+  const scenario = startScenario("atomic-write", "atomic-write", "atomic", opts);
+  if (!("exe" in scenario)) return scenario;
+  const { exe: aw, checks, rng, root } = scenario;
   const dir = join(root, "files"); // holds ONLY the two files under test: anything else is debris
   const side = join(root, "side"); // payloads for `-- cat FILE`, the readers' stop file
   mkdirSync(dir);

@@ -23,7 +23,7 @@
  */
 import { chmodSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { bin, notBuilt, findLocks, gitEnv, check, report, parseOpts, Rng, runSync, scratch, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
+import { findLocks, gitEnv, check, report, parseOpts, runSync, spawnOutcome, type ScenarioOpts, type ScenarioResult, startScenario } from "./_lib";
 
 export const DEFAULT_COMMITS = 500;
 const GUARD_MS = 20 * 60_000;
@@ -38,13 +38,11 @@ interface Target {
 }
 
 export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
-  const gl = bin("git-lock");
   const name = "git-lock-layouts";
-  if (!gl) return notBuilt("git-lock", name);
-  const checks: Check[] = [];
+  const scenario = startScenario("git-lock", name, "gitlayouts", opts);
+  if (!("exe" in scenario)) return scenario;
+  const { exe: gl, checks, rng, root } = scenario;
   const target = opts.commits ?? DEFAULT_COMMITS;
-  const rng = new Rng(opts.seed);
-  const root = scratch("gitlayouts");
   const side = join(root, "side");
   const logs = join(root, "logs");
   mkdirSync(side);

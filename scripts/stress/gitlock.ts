@@ -19,18 +19,16 @@
  */
 import { mkdirSync, openSync, closeSync, existsSync, realpathSync, statSync, utimesSync, writeFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { bin, notBuilt, findLocks, gitEnv, check, parseOpts, report, Rng, runSync, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
+import { findLocks, gitEnv, check, parseOpts, report, runSync, slots, spawnOutcome, type ScenarioOpts, type ScenarioResult, startScenario } from "./_lib";
 
 // git wraps its message: "repository has been updated, but unable to write\nnew_index file".
 const VANISHED = /unable to write\s+new.?index file|could not (commit|rename)|unable to rename|couldn't write|cannot rename|No such file or directory.*\.lock/i;
 const CONTENTION = /File exists|Unable to create .*\.lock|cannot lock ref|could not lock config file|another git process|but expected|nothing to commit|nothing added to commit|unable to (create|lock)|is at [0-9a-f]+ but expected/i;
 
 export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
-  const gl = bin("git-lock");
-  if (!gl) return notBuilt("git-lock", "git-lock");
-  const checks: Check[] = [];
-  const rng = new Rng(opts.seed);
-  const root = scratch("git");
+  const scenario = startScenario("git-lock", "git-lock", "git", opts);
+  if (!("exe" in scenario)) return scenario;
+  const { exe: gl, checks, rng, root } = scenario;
   const repo = join(root, "repo");
   const side = join(root, "side");
   mkdirSync(side);

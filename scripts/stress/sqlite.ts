@@ -20,7 +20,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { python3 } from "../bench/_lib";
-import { bin, settle, type Attempt, notBuilt, check, parseOpts, report, Rng, runSync, scratch, slots, spawnOutcome, type Check, type ScenarioOpts, type ScenarioResult } from "./_lib";
+import { settle, type Attempt, check, parseOpts, report, runSync, slots, spawnOutcome, type ScenarioOpts, type ScenarioResult, startScenario } from "./_lib";
 
 const PY = `
 import sqlite3, sys, time, random
@@ -56,11 +56,9 @@ interface Job extends Attempt {
 }
 
 export async function run(opts: ScenarioOpts): Promise<ScenarioResult> {
-  const se = bin("sqlite-exec");
-  if (!se) return notBuilt("sqlite-exec", "sqlite-exec");
-  const checks: Check[] = [];
-  const rng = new Rng(opts.seed);
-  const dir = scratch("sqlite");
+  const scenario = startScenario("sqlite-exec", "sqlite-exec", "sqlite", opts);
+  if (!("exe" in scenario)) return scenario;
+  const { exe: se, checks, rng, root: dir } = scenario;
   const db = join(dir, "w.db");
   const init = runSync(["sqlite3", db, "PRAGMA journal_mode=WAL; CREATE TABLE w(id TEXT NOT NULL, who TEXT NOT NULL, part INTEGER NOT NULL); CREATE TABLE c(k INTEGER PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO c VALUES (1, 0);"]);
   if (init.code !== 0) throw new Error(`sqlite3 init failed: ${init.stderr}`);
