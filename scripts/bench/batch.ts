@@ -15,8 +15,35 @@ import { bin, fmt, interleave, median, peakRssKiB, ratioOfPairs, runSync, skippe
 /** Column b of row i: a short text that differs from row to row (no long runs of equal values to compress). */
 const rowText = (i: number) => `row ${i} ${((i * 2654435761) >>> 0).toString(36)}`;
 
+/** Both sections load rows (a INTEGER, b TEXT) into this table, one row per input record. */
+const SCHEMA = "CREATE TABLE t(a INTEGER, b TEXT);";
+const INSERT = "INSERT INTO t(a, b) VALUES (:a, :b)";
+const THROUGHPUT_TITLE = "4. Batch load: `sqlite-exec --each` vs `sqlite3 .import`";
+const MEMORY_TITLE = "4b. Memory at 1M rows: `sqlite-exec --each` and `SELECT *` in every format";
+
 export async function run(ctx: BenchCtx): Promise<Section[]> {
-  return [await throughput(ctx), memory(ctx)];
+  const se = bin("sqlite-exec");
+  if (!se) return [THROUGHPUT_TITLE, MEMORY_TITLE].map((title) => skipped(title, "dist/sqlite-exec is not built"));
+  return [await throughput(ctx, se), memory(ctx, se)];
+}
+
+/**
+ * `rows` input rows in a fresh work dir `name`: rows.jsonl (`{"a":i,"b":...}` a line) and, with
+ * `tsv`, the same rows as rows.tsv under an `a<TAB>b` header line.
+ */
+function rowFiles(ctx: BenchCtx, name: string, rows: number, tsv: boolean): { dir: string; jsonl: string; tsv: string } {
+  const dir = workDir(ctx, name);
+  const files = { dir, jsonl: join(dir, "rows.jsonl"), tsv: join(dir, "rows.tsv") };
+  const t: string[] = ["a\tb"];
+  const j: string[] = [];
+  for (let i = 0; i < rows; i++) {
+    const b = rowText(i);
+    if (tsv) t.push(`${i}\t${b}`);
+    j.push(JSON.stringify({ a: i, b }));
+  }
+  if (tsv) writeFileSync(files.tsv, t.join("\n") + "\n");
+  writeFileSync(files.jsonl, j.join("\n") + "\n");
+  return files;
 }
 
 /**
@@ -25,19 +52,10 @@ export async function run(ctx: BenchCtx): Promise<Section[]> {
  * peak of a trivial call. Why: cron jobs load logs and pipe big SELECTs into jq; memory must
  * not grow with the row count (target: <= +64 MiB). Each figure is the median of 3 runs.
  */
-function memory(ctx: BenchCtx): Section {
-  const title = "4b. Memory at 1M rows: `sqlite-exec --each` and `SELECT *` in every format";
-  const se = bin("sqlite-exec");
-  if (!se) return skipped(title, "dist/sqlite-exec is not built");
+function memory(ctx: BenchCtx, se: string): Section {
   const rows = ctx.quick ? 100_000 : 1_000_000;
-  const dir = workDir(ctx, "memory");
-  const jsonl = join(dir, "rows.jsonl");
-  const j: string[] = [];
-  for (let i = 0; i < rows; i++) j.push(JSON.stringify({ a: i, b: rowText(i) }));
-  writeFileSync(jsonl, j.join("\n") + "\n");
-  j.length = 0;
+  const { dir, jsonl } = rowFiles(ctx, "memory", rows, false);
   const db = join(dir, "m.db");
-  const schema = "CREATE TABLE t(a INTEGER, b TEXT);";
   const runs = 3;
   const peak = (argv: string[], opts: Parameters<typeof peakRssKiB>[1], setup?: () => void, check?: () => boolean): [number | undefined, number] => {
     const ks: number[] = [];
@@ -59,20 +77,20 @@ function memory(ctx: BenchCtx): Section {
   const extra = (k: number | undefined) => (k === undefined || trivial === undefined ? "n/a" : `+${((k - trivial) / 1024).toFixed(1)} MiB`);
   ctx.log(`memory: ${rows} rows, ${runs} runs each`);
   const [eachK, eachBad] = peak(
-    [se, "--each", "INSERT INTO t(a, b) VALUES (:a, :b)", db],
+    [se, "--each", INSERT, db],
     { stdin: { file: jsonl } },
-    () => sqliteInit(db, schema, false),
+    () => sqliteInit(db, SCHEMA, false),
     () => Number(sqliteValue(db, "SELECT count(*) FROM t")) === rows,
   );
   out.push([`\`--each 'INSERT ...' < ${rows.toLocaleString("en-US")} rows.jsonl\` (default --batch)`, mib(eachK), extra(eachK), String(eachBad)]);
-  sqliteInit(db, schema, false);
-  runSync([se, "--each", "INSERT INTO t(a, b) VALUES (:a, :b)", db], { stdin: { file: jsonl }, timeoutMs: 600_000 });
+  sqliteInit(db, SCHEMA, false);
+  runSync([se, "--each", INSERT, db], { stdin: { file: jsonl }, timeoutMs: 600_000 });
   for (const f of ["tsv", "csv", "json", "jsonl", "table"]) {
     const [k, bad] = peak([se, "--format", f, db, "SELECT * FROM t"], {});
     out.push([`\`SELECT *\` of ${rows.toLocaleString("en-US")} rows, \`--format ${f}\``, mib(k), extra(k), String(bad)]);
   }
   return {
-    title,
+    title: MEMORY_TITLE,
     method: `${rows.toLocaleString("en-US")} rows (integer + text). Peak RSS from GNU time %M, median of ${runs} runs; "extra" = peak minus the trivial call's peak. The --each load starts from an empty table each run and is checked to hold ${rows} rows afterwards; the SELECTs write to a pipe read by the bench. "bad runs" = runs that exited non-zero or loaded a wrong row count.`,
     headers: ["call", "peak RSS MiB", "extra over trivial", "bad runs"],
     rows: out,
@@ -80,24 +98,9 @@ function memory(ctx: BenchCtx): Section {
   };
 }
 
-async function throughput(ctx: BenchCtx): Promise<Section> {
-  const title = "4. Batch load: `sqlite-exec --each` vs `sqlite3 .import`";
-  const se = bin("sqlite-exec");
-  if (!se) return skipped(title, "dist/sqlite-exec is not built");
+async function throughput(ctx: BenchCtx, se: string): Promise<Section> {
   const rows = ctx.quick ? 10_000 : 100_000;
-  const dir = workDir(ctx, "batch");
-  const tsv = join(dir, "rows.tsv");
-  const jsonl = join(dir, "rows.jsonl");
-  const t: string[] = ["a\tb"];
-  const j: string[] = [];
-  for (let i = 0; i < rows; i++) {
-    const b = rowText(i);
-    t.push(`${i}\t${b}`);
-    j.push(JSON.stringify({ a: i, b }));
-  }
-  writeFileSync(tsv, t.join("\n") + "\n");
-  writeFileSync(jsonl, j.join("\n") + "\n");
-  const schema = "CREATE TABLE t(a INTEGER, b TEXT);";
+  const { dir, tsv, jsonl } = rowFiles(ctx, "batch", rows, true);
   const db = (name: string) => join(dir, `${name}.db`);
   const bad = new Map<string, number>();
   const verify = (name: string, r: { code: number | null; stderr: string }) => {
@@ -107,11 +110,10 @@ async function throughput(ctx: BenchCtx): Promise<Section> {
       ctx.log(`batch: ${name} exit ${r.code}, ${n} rows: ${r.stderr.trim().split("\n")[0] ?? ""}`);
     }
   };
-  const insert = "INSERT INTO t(a, b) VALUES (:a, :b)";
   const contenders = [
     {
       name: "import",
-      setup: () => sqliteInit(db("import"), schema, false),
+      setup: () => sqliteInit(db("import"), SCHEMA, false),
       run: () => {
         const r = runSync(["sqlite3", "-cmd", ".mode tabs", db("import"), `.import --skip 1 ${tsv} t`]);
         verify("import", r);
@@ -120,18 +122,18 @@ async function throughput(ctx: BenchCtx): Promise<Section> {
     },
     {
       name: "each-tsv",
-      setup: () => sqliteInit(db("each-tsv"), schema, false),
+      setup: () => sqliteInit(db("each-tsv"), SCHEMA, false),
       run: () => {
-        const r = runSync([se, "--input", "tsv", "--each", insert, db("each-tsv")], { stdin: { file: tsv } });
+        const r = runSync([se, "--input", "tsv", "--each", INSERT, db("each-tsv")], { stdin: { file: tsv } });
         verify("each-tsv", r);
         return r.ms;
       },
     },
     {
       name: "each-jsonl",
-      setup: () => sqliteInit(db("each-jsonl"), schema, false),
+      setup: () => sqliteInit(db("each-jsonl"), SCHEMA, false),
       run: () => {
-        const r = runSync([se, "--each", insert, db("each-jsonl")], { stdin: { file: jsonl } });
+        const r = runSync([se, "--each", INSERT, db("each-jsonl")], { stdin: { file: jsonl } });
         verify("each-jsonl", r);
         return r.ms;
       },
@@ -147,7 +149,7 @@ async function throughput(ctx: BenchCtx): Promise<Section> {
     return [label, fmt.num(rate(median(xs))), fmt.ratio(1 / ratioOfPairs(xs, base)), String(bad.get(name) ?? 0)];
   };
   return {
-    title,
+    title: THROUGHPUT_TITLE,
     method: `${rows.toLocaleString("en-US")} rows (integer + text) from one file, fresh rollback-journal database per load, ${ctx.rounds} interleaved rounds. Ratio = median over rounds of rows/s(tool) / rows/s(.import). "bad loads" = loads that exited non-zero or left a row count other than ${rows}.`,
     headers: ["load", "median rows/s", "rows/s ratio vs .import", "bad loads"],
     rows: [

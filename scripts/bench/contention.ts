@@ -67,6 +67,31 @@ const INSERT_SQL = (id: number, who: string) => `INSERT INTO t(id, who) VALUES (
 const RTW_SCRIPT = "BEGIN; SELECT v FROM c WHERE id = 1; UPDATE c SET v = v + 1 WHERE id = 1; COMMIT;";
 const RTW_BODY = "SELECT v FROM c WHERE id = 1; UPDATE c SET v = v + 1 WHERE id = 1";
 
+/**
+ * What the writers of one item do to the database: how each tool's database starts every round,
+ * and how far its end state is from what the writers that exited 0 did (0: nothing lost, nothing
+ * phantom).
+ */
+interface Workload {
+  label: string;
+  fresh: (db: string) => void;
+  mismatch: (db: string, successes: number) => number;
+}
+
+const INSERT_WORKLOAD: Workload = {
+  label: "insert",
+  fresh: (db) => sqliteInit(db, "CREATE TABLE t(id INTEGER, who TEXT);"),
+  // rows present must equal writers that reported success (missing or extra = mismatch)
+  mismatch: (db, ok) => Math.abs(Number(sqliteValue(db, "SELECT count(*) FROM t")) - ok),
+};
+
+const RTW_WORKLOAD: Workload = {
+  label: "rtw",
+  fresh: (db) => sqliteInit(db, "CREATE TABLE c(id INTEGER PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO c VALUES (1, 0);"),
+  // every successful writer added one to the counter
+  mismatch: (db, ok) => Math.abs(Number(sqliteValue(db, "SELECT v FROM c WHERE id = 1")) - ok),
+};
+
 interface Tool {
   name: string;
   /** argv of writer number i. */
@@ -130,15 +155,8 @@ interface Tally {
   sample: string;
 }
 
-async function compare(
-  ctx: BenchCtx,
-  label: string,
-  n: number,
-  rounds: number,
-  tools: Tool[],
-  fresh: (db: string) => void,
-  check: (db: string, successes: number) => number,
-): Promise<Map<string, Tally>> {
+async function compare(ctx: BenchCtx, work: Workload, n: number, rounds: number, tools: Tool[]): Promise<Map<string, Tally>> {
+  const { label, fresh, mismatch } = work;
   const dir = workDir(ctx, `contention-${label}-${n}`);
   const tally = new Map<string, Tally>(tools.map((t) => [t.name, { walls: [], failures: [], lost: 0, sample: "" }]));
   for (let r = 0; r < rounds; r++) {
@@ -151,7 +169,7 @@ async function compare(
       const t = tally.get(tool.name)!;
       t.walls.push(b.wallMs);
       t.failures.push(b.failures);
-      t.lost += check(db, n - b.failures);
+      t.lost += mismatch(db, n - b.failures);
       if (b.sampleError && !t.sample) t.sample = b.sampleError.slice(0, 100);
     }
     ctx.log(`${label} N=${n}: round ${r + 1}/${rounds} done`);
@@ -186,19 +204,7 @@ export async function runInsert(ctx: BenchCtx): Promise<Section[]> {
     // them keep the whole full run near 8 minutes.
     const rounds = ctx.rounds;
     ctx.log(`contention: N=${n}, ${rounds} rounds x ${tools.length} tools`);
-    const tally = await compare(
-      ctx,
-      "insert",
-      n,
-      rounds,
-      tools,
-      (db) => sqliteInit(db, "CREATE TABLE t(id INTEGER, who TEXT);"),
-      (db, ok) => {
-        // rows present must equal writers that reported success (missing or extra = mismatch)
-        const rows = Number(sqliteValue(db, "SELECT count(*) FROM t"));
-        return Math.abs(rows - ok);
-      },
-    );
+    const tally = await compare(ctx, INSERT_WORKLOAD, n, rounds, tools);
     const notes: string[] = [];
     if (!se) notes.push("sqlite-exec is not built yet: ratios are relative to the first tool listed.");
     else {
@@ -225,15 +231,7 @@ export async function runReadThenWrite(ctx: BenchCtx): Promise<Section> {
   const n = 50;
   const rounds = ctx.quick && !ctx.roundsForced ? 3 : ctx.rounds;
   ctx.log(`read-then-write: N=${n}, ${rounds} rounds x ${tools.length} tools`);
-  const tally = await compare(
-    ctx,
-    "rtw",
-    n,
-    rounds,
-    tools,
-    (db) => sqliteInit(db, "CREATE TABLE c(id INTEGER PRIMARY KEY, v INTEGER NOT NULL); INSERT INTO c VALUES (1, 0);"),
-    (db, ok) => Math.abs(Number(sqliteValue(db, "SELECT v FROM c WHERE id = 1")) - ok),
-  );
+  const tally = await compare(ctx, RTW_WORKLOAD, n, rounds, tools);
   const notes: string[] = [];
   if (se) {
     const f = tally.get(tools[0]!.name)!.failures.reduce((a, b) => a + b, 0);
