@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { defineCommand, optionWords, parseArgs, wantsHelp, wantsVersion, type CommandTable } from "../../../lib/cli/options";
+import { defineCommand, optionWords, parseArgs, wantsHelp, wantsVersion, type CommandTable, type OptionTable } from "../../../lib/cli/options";
 import { UsageError } from "../../../lib/core/errors";
 import { thrownBy } from "../_helpers";
 
@@ -23,6 +23,10 @@ const table = defineCommand({
   maxPositionals: 1,
   passThrough: true,
 });
+
+/** A command with no help text, for tests where only its options and arguments matter. */
+const bareCommand = <const O extends OptionTable>(command: string, options: O, args: Pick<CommandTable, "maxPositionals" | "passThrough">) =>
+  defineCommand({ command, usage: [], description: "", examples: [], options, ...args });
 
 const usageError = (argv: string[], t: CommandTable = table): UsageError => thrownBy(UsageError, () => parseArgs(t, argv));
 
@@ -141,12 +145,9 @@ describe("an option that takes a value takes the next word, whatever it looks li
 });
 
 describe("typed option kinds: one bad-value wording for every option", () => {
-  const t = defineCommand({
-    command: "kinds",
-    usage: [],
-    description: "",
-    examples: [],
-    options: {
+  const t = bareCommand(
+    "kinds",
+    {
       timeout: { type: "string", kind: "duration", default: "30s", describe: "d" },
       stale: { type: "string", kind: "duration", requires: "lock", describe: "d" },
       lock: { type: "boolean", describe: "b" },
@@ -160,8 +161,8 @@ describe("typed option kinds: one bad-value wording for every option", () => {
       append: { type: "boolean", describe: "a" },
       param: { type: "array", describe: "p" },
     },
-    maxPositionals: 2,
-  });
+    { maxPositionals: 2 },
+  );
   test("values come back converted, typed by the table: durations in ms, counts as numbers, booleans and arrays always present", () => {
     const r = parseArgs(t, ["--timeout", "1.5s", "--batch", "500", "db"]);
     const timeout: number = r.opts.timeout;
@@ -209,7 +210,7 @@ describe("typed option kinds: one bad-value wording for every option", () => {
 });
 
 describe("a forgotten `--` is named in the hint", () => {
-  const run = defineCommand({ command: "git-lock run", usage: [], description: "", examples: [], options: { name: { type: "string", describe: "n" } }, maxPositionals: 0, passThrough: true });
+  const run = bareCommand("git-lock run", { name: { type: "string", describe: "n" } }, { maxPositionals: 0, passThrough: true });
   test("an extra word in a command that takes -- CMD", () => {
     expect(usageError(["sleep", "1"], run).message).toBe('unexpected argument: "sleep" (did you forget `--` before "sleep"?)');
   });
@@ -220,14 +221,7 @@ describe("a forgotten `--` is named in the hint", () => {
     expect(usageError(["--bogus", "f"]).message).toBe("unknown option: --bogus (see demo --help)");
   });
   test("a choice after a bare optional-value option is noted, on both parser paths", () => {
-    const t = defineCommand({
-      command: "x",
-      usage: [],
-      description: "",
-      examples: [],
-      options: { checkpoint: { type: "string", optionalValue: true, choices: ["PASSIVE", "FULL"], ignoreCase: true, describe: "c" } },
-      maxPositionals: 2,
-    });
+    const t = bareCommand("x", { checkpoint: { type: "string", optionalValue: true, choices: ["PASSIVE", "FULL"], ignoreCase: true, describe: "c" } }, { maxPositionals: 2 });
     expect(parseArgs(t, ["db", "--checkpoint", "FULL"]).notes).toEqual(["did you mean --checkpoint=FULL?"]);
     expect(parseArgs(t, ["db", "-h", "--checkpoint", "full"]).notes).toEqual(["did you mean --checkpoint=full?"]);
     expect(parseArgs(t, ["db", "--checkpoint", "other.db"]).notes).toEqual([]);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { HeldText, createOutput, RawOutput } from "../../../lib/sqlite/output";
+import { HeldText, createOutput, RawOutput, type RowOutput } from "../../../lib/sqlite/output";
+import type { SqlValue } from "../../../lib/sqlite/params";
 import { RowFormatter, TABLE_SIZING_ROWS } from "../../../lib/sqlite/format";
 
 function dest() {
@@ -34,18 +35,21 @@ describe("HeldText", () => {
   });
 });
 
+/** A new attempt of `out` whose result has the one column v and has been given `values` as its rows. */
+function attemptOf(out: RowOutput, ...values: SqlValue[]) {
+  const a = out.attempt();
+  a.begin(["v"]);
+  for (const v of values) a.row([v]);
+  return a;
+}
+
 describe("attempts", () => {
   test("a retried attempt prints nothing of itself; the committed one prints once", () => {
     const d = dest();
     const out = createOutput({ format: "json" }, d);
-    const a1 = out.attempt();
-    a1.begin(["v"]);
-    a1.row([1n]);
-    a1.discard();
+    attemptOf(out, 1n).discard();
     expect(d.text).toBe("");
-    const a2 = out.attempt();
-    a2.begin(["v"]);
-    a2.row([2n]);
+    const a2 = attemptOf(out, 2n);
     expect(d.text).toBe("");
     a2.commit();
     out.end();
@@ -54,26 +58,19 @@ describe("attempts", () => {
   test("live streams at once; json separators continue across committed attempts", () => {
     const d = dest();
     const out = createOutput({ format: "json" }, d);
-    const a = out.attempt();
-    a.begin(["v"]);
-    a.row([1n]);
+    const a = attemptOf(out, 1n);
     a.live();
     expect(d.text).toBe('[\n{"v":1}');
     a.row([2n]);
     expect(d.text).toBe('[\n{"v":1},\n{"v":2}');
     a.commit();
-    const b = out.attempt();
-    b.begin(["v"]);
-    b.row([3n]);
-    b.commit();
+    attemptOf(out, 3n).commit();
     out.end();
     expect(JSON.parse(d.text)).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
   });
   test("a write failure at COMMIT says the transaction committed", () => {
     const out = createOutput({ format: "tsv" }, { write: () => {}, flush: () => { throw Object.assign(new Error("no space"), { code: "ENOSPC" }); } });
-    const a = out.attempt();
-    a.begin(["v"]);
-    a.row(["x"]);
+    const a = attemptOf(out, "x");
     expect(() => a.commit()).toThrow(/had committed; do not run it again/);
   });
   test("raw keeps the first value of committed output only", () => {
