@@ -43,9 +43,17 @@ export const COMMANDS: string[] = readdirSync(join(ROOT, "cmd"))
   .map((f) => basename(f, ".ts"))
   .sort();
 
+/**
+ * JavaScriptCore's tier-up thresholds are multiplied by this in the binary (`--compile-jit-policy`,
+ * bun's docs/bundler/executables.mdx "JIT policy"): a call runs most of its code once, and compiling
+ * it cost more than it saved (callgrind: 11.3M -> 10.9M instructions for a one-row insert, one JIT
+ * thread fewer). Loops over many rows or bytes still reach the JIT after a few thousand turns.
+ */
+export const JIT_POLICY = 10;
+
 /** Compile the multi-call binary to `outfile`; `target` is a bun --target (default: this machine). */
 export async function compileBinary(outfile: string, target?: string): Promise<{ ok: boolean; log: string }> {
-  const args = [process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", "--sourcemap", "--bytecode", "--format=esm", "--splitting", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig"];
+  const args = [process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", "--sourcemap", "--bytecode", "--format=esm", "--splitting", "--no-compile-autoload-dotenv", "--no-compile-autoload-bunfig", `--compile-jit-policy=${JIT_POLICY}`];
   if (target) args.push(`--target=${target}`);
   args.push(join(ROOT, "cmd", "hardshell.ts"), "--outfile", outfile);
   const proc = Bun.spawn(args, { cwd: ROOT, stdout: "pipe", stderr: "pipe" });

@@ -6,7 +6,8 @@
  * it throws an error value (lib/core/errors.ts) that carries one of these codes,
  * and cmd/_shared/main.ts turns it into the process exit status.
  */
-import { constants as osConstants } from "node:os";
+// node:os is required only for a signal outside SIGNALS (a child killed by SIGSEGV, SIGKILL, ...):
+// loading it costs every call ~0.5M instructions of start-up (callgrind, compiled binary).
 
 export const EXIT = {
   OK: 0,
@@ -39,6 +40,6 @@ export function signalExitCode(name: string | number | null | undefined): number
   if (typeof name === "number") return 128 + name;
   if (!name) return undefined;
   if (name in SIGNALS) return exitCodeForSignal(name as HandledSignal);
-  const n = (osConstants.signals as Record<string, number>)[name];
+  const n = ((require("node:os") as typeof import("node:os")).constants.signals as Record<string, number>)[name];
   return n === undefined ? undefined : 128 + n;
 }

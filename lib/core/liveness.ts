@@ -35,7 +35,6 @@
  * members of other users hidden by a hidepid /proc are not seen (the
  * command's own pid still is, via kill(2)).
  */
-import { hostname } from "node:os";
 import { errnoOf } from "./errors";
 import { processBackend } from "./platform";
 import { procfsIsOurs, procfsPids, procfsStat, type ProcStat } from "./procfs";
@@ -64,7 +63,8 @@ function sameClock(recorded: "ps" | undefined): boolean {
 let cachedHost: string | undefined;
 /** This machine's host name, as recorded in lock owner records. */
 export function thisHost(): string {
-  return (cachedHost ??= hostname());
+  // Required here, not imported: node:os costs start-up on every call, and only lock records need the name.
+  return (cachedHost ??= (require("node:os") as typeof import("node:os")).hostname());
 }
 
 /** state, ppid, pgrp and start time of `pid` from this process' backend; undefined when gone or unreadable. */

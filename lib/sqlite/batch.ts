@@ -42,6 +42,7 @@ import type { Connection } from "./open";
 import type { SqlValue } from "./params";
 import { isControlStatement, runTransaction, type RunOptions, type RunOutcome, type Step } from "./run";
 import type { ParamRef, SqlStatement } from "./split";
+import { expectLongRun } from "../core/jit";
 
 export type InputFormat = "jsonl" | "tsv" | "csv";
 export const INPUT_FORMATS: readonly InputFormat[] = ["jsonl", "tsv", "csv"];
@@ -779,6 +780,7 @@ export async function runEach(
   onBatch: (o: RunOutcome) => void,
 ): Promise<EachOutcome> {
   if (statements.length === 0) throw new UsageError({ what: "--each needs SQL" });
+  expectLongRun(); // a loop per input row: worth the normal JIT (lib/core/jit.ts)
   const control = statements.find(isControlStatement);
   if (control) {
     throw new UsageError({ what: "--each SQL cannot manage transactions itself", subject: control.sql.slice(0, 40), hint: "each batch already is one transaction" });

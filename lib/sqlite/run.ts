@@ -67,6 +67,7 @@ import { configure, setBusyTimeout, type Connection, type OpenOptions } from "./
 import type { SqlValue } from "./params";
 import type { AttemptRows, RowOutput } from "./output";
 import type { SqlStatement } from "./split";
+import { expectLongRun } from "../core/jit";
 
 export interface ResultSet {
   columns: string[];
@@ -207,6 +208,9 @@ function columns(stmt: Statement): { names: string[]; dup: boolean } | null {
 
 const NO_ARGS: never[] = [];
 
+/** Rows of one result after which the rest is bulk work (lib/core/jit.ts). */
+const LONG_RESULT_ROWS = 1000;
+
 function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[], out?: AttemptRows, goLive?: boolean): void {
   const cols = columns(stmt);
   if (cols === null) {
@@ -230,7 +234,9 @@ function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[
     out.begin(cols.names);
     const names = cols.names;
     const n = names.length;
+    let count = 0;
     for (const obj of stmt.iterate(...args) as Iterable<Record<string, SqlValue>>) {
+      if (++count === LONG_RESULT_ROWS) expectLongRun();
       const row: SqlValue[] = new Array(n);
       for (let i = 0; i < n; i++) row[i] = obj[names[i]!]!;
       out.row(row);
