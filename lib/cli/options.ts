@@ -293,11 +293,7 @@ export function parseArgs<O extends OptionTable>(table: CommandTable<O>, argv: r
   const rest = dashdash === -1 ? undefined : argv.slice(dashdash + 1);
   const help = `see ${table.command} --help`;
 
-  const known = new Map<string, string>(); // any accepted name -> canonical key
-  for (const [name, spec] of Object.entries(options)) {
-    known.set(name, name);
-    for (const a of aliasesOf(spec)) known.set(a, name);
-  }
+  const known = nameMaps(options).canonical; // any accepted name -> canonical key
 
   const fast = fastParse(options, known, head);
   let argvOut: Record<string, unknown>;
@@ -463,11 +459,14 @@ function fastParse(
  * works). With `table`, a `-h` or `--help` that is an option's value is a value.
  */
 export function wantsHelp(argv: readonly string[], table?: CommandTable): boolean {
+  // Most calls have neither word at all: answer without scanning the table (start-up).
+  if (!argv.includes("--help") && !argv.includes("-h")) return false;
   const words = optionWords(table, argv);
   return words.includes("--help") || words.includes("-h");
 }
 
 /** True when argv asks for the version; with `table`, not when `--version` is an option's value. */
 export function wantsVersion(argv: readonly string[], table?: CommandTable): boolean {
+  if (!argv.includes("--version")) return false;
   return optionWords(table, argv).includes("--version");
 }

@@ -5,16 +5,36 @@
  */
 import { badValue, UsageError } from "./errors";
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, "": 1000 };
-const DURATION_RE = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h)?$/;
+// Parsed by hand, not with a RegExp: every call converts its default durations, and compiling a
+// RegExp on first use is start-up cost (callgrind). The grammar is NUMBER [ms|s|m|h], where NUMBER
+// is `\d+`, `\d+.\d+` or `.\d+` (ASCII digits).
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function isDigits(s: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** `\d+`, `\d+.\d+` or `.\d+`. */
+function isDecimal(s: string): boolean {
+  const dot = s.indexOf(".");
+  if (dot < 0) return isDigits(s, 0, s.length);
+  return (dot === 0 || isDigits(s, 0, dot)) && isDigits(s, dot + 1, s.length);
+}
 
 /** What a duration looks like, for the hint of a bad one. */
 export const DURATION_EXAMPLES = "250ms, 10s, 5m";
 
 /** Whole milliseconds of a duration text, or undefined when it is not one. */
 export function durationMs(text: string): number | undefined {
-  const m = DURATION_RE.exec(String(text).trim());
-  return m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? ""]!) : undefined;
+  const s = String(text).trim();
+  const unit = s.endsWith("ms") ? "ms" : "smh".includes(s.slice(-1)) && s.length > 0 ? s.slice(-1) : "";
+  const num = s.slice(0, s.length - unit.length);
+  return isDecimal(num) ? Math.round(Number(num) * (UNIT_MS[unit] ?? 1000)) : undefined;
 }
 
 /** Whole milliseconds of a duration text; a bad one is a UsageError naming the option (bad value for --NAME). */
@@ -28,7 +48,13 @@ export function parseDuration(text: string, optionName?: string): number {
 /** Human form of a duration in ms, for diagnostics: 850ms, 1.2s, 3m05s. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1).replace(/\.?0+$/, "")}s`;
+  if (ms < 60_000) {
+    // "2.50" -> "2.5", "2.00" -> "2": trailing zeros, then a bare point.
+    let t = (ms / 1000).toFixed(ms < 10_000 ? 2 : 1);
+    while (t.endsWith("0")) t = t.slice(0, -1);
+    if (t.endsWith(".")) t = t.slice(0, -1);
+    return `${t}s`;
+  }
   const m = Math.floor(ms / 60_000);
   const s = Math.round((ms % 60_000) / 1000);
   if (m < 60) return `${m}m${String(s).padStart(2, "0")}s`;
