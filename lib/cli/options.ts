@@ -1,11 +1,12 @@
 /**
  * Option tables and the hot-path argv parser.
  *
- * Every command declares its options ONCE, as a yargs option table
- * (`CommandTable`). The hot path parses argv with yargs-parser (yargs' own
- * parser) from that table; full yargs is loaded lazily only to render
- * `--help` (lib/cli/help.ts). Loading yargs eagerly cost ~50 ms per call,
- * which matters for commands that run inside shell loops (design.md §2.5).
+ * Every command declares its options ONCE, as an option table (`CommandTable`,
+ * in yargs' vocabulary). `--help`, completion and the man page are rendered
+ * from it by lib/cli/help.ts and lib/cli/man.ts, loaded only when asked for.
+ * Plain `--long VALUE` argv takes a hand-written fast path; anything else
+ * (short options, groups, `-`) goes through yargs-parser (yargs' own parser,
+ * without full yargs, which cost ~50 ms per call to load: design.md §2.5).
  *
  * Parsing is strict: an unknown option, a missing value, a value outside
  * `choices` or a non-numeric number is a UsageError (exit 64). Values are
