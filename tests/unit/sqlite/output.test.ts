@@ -2,8 +2,23 @@ import { describe, expect, test } from "bun:test";
 import { HeldText, createOutput, RawOutput } from "../../../lib/sqlite/output";
 import { RowFormatter, TABLE_SIZING_ROWS } from "../../../lib/sqlite/format";
 
+/** A destination keeping what it got as bytes (`bytes()`) and, for text assertions, decoded (`text`). */
 function dest() {
-  const d = { text: "", flushes: 0, write: (s: string) => void (d.text += s), flush: () => void d.flushes++ };
+  const chunks: Uint8Array[] = [];
+  const d = {
+    text: "",
+    flushes: 0,
+    write: (s: string) => {
+      d.text += s;
+      chunks.push(Buffer.from(s));
+    },
+    writeBytes: (b: Uint8Array) => {
+      d.text += new TextDecoder().decode(b);
+      chunks.push(Buffer.from(b));
+    },
+    flush: () => void d.flushes++,
+    bytes: () => Buffer.concat(chunks),
+  };
   return d;
 }
 
@@ -70,7 +85,7 @@ describe("attempts", () => {
     expect(JSON.parse(d.text)).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
   });
   test("a write failure at COMMIT says the transaction committed", () => {
-    const out = createOutput({ format: "tsv" }, { write: () => {}, flush: () => { throw Object.assign(new Error("no space"), { code: "ENOSPC" }); } });
+    const out = createOutput({ format: "tsv" }, { write: () => {}, writeBytes: () => {}, flush: () => { throw Object.assign(new Error("no space"), { code: "ENOSPC" }); } });
     const a = out.attempt();
     a.begin(["v"]);
     a.row(["x"]);

@@ -155,7 +155,20 @@ describe("runTransaction", () => {
 describe("runTransaction with a streaming output", () => {
   const { createOutput } = require("../../../lib/sqlite/output") as typeof import("../../../lib/sqlite/output");
   const sink = () => {
-    const d = { text: "", write: (s: string) => void (d.text += s), flush: () => {} };
+    const chunks: Uint8Array[] = [];
+    const d = {
+      text: "",
+      write: (s: string) => {
+        d.text += s;
+        chunks.push(Buffer.from(s));
+      },
+      writeBytes: (b: Uint8Array) => {
+        d.text += new TextDecoder().decode(b);
+        chunks.push(Buffer.from(b));
+      },
+      flush: () => {},
+      bytes: () => Buffer.concat(chunks),
+    };
     return d;
   };
   // abs() of INT64_MIN fails at run time (integer overflow), after the first statement's rows were fetched.
