@@ -219,6 +219,7 @@ function exactText(db: Database, s: SqlStatement, stmt: Statement, step: Step, n
 }
 
 const REPLACEMENT = "\uFFFD";
+const suspectValue = (v: SqlValue) => typeof v === "string" && v.includes(REPLACEMENT);
 
 /** Run one step; `db` and `sql` (the statement as split) only serve re-reading bytes (./exact.ts). */
 function execute(db: Database, sql: SqlStatement, stmt: Statement, step: Step, sets: ResultSet[], out?: AttemptRows, goLive?: boolean): void {
@@ -242,7 +243,7 @@ function execute(db: Database, sql: SqlStatement, stmt: Statement, step: Step, s
     try {
       for (let k = 0; k < rows.length; k++) {
         const row = rows[k]!;
-        if (row.some((v) => typeof v === "string" && v.includes(REPLACEMENT)) && out.checksText) {
+        if (row.some(suspectValue) && out.checksText) {
           // values() has finished the statement: a re-run sees the same data only inside a transaction.
           (exact ??= exactText(db, sql, stmt, step, cols.names, false)).put(k, row, out);
         } else out.row(row);
