@@ -121,3 +121,32 @@ export class StatementDeadlineError extends TempFailError {
     this.alreadyPrinted = details.alreadyPrinted ?? false;
   }
 }
+
+/**
+ * Exit 65: a TEXT value read from the database is not valid UTF-8 (stored
+ * through `CAST(x'..' AS TEXT)` or a client that does not check), and it can
+ * be neither printed byte for byte nor verified (./exact.ts):
+ * - "format": its bytes are known, but json, jsonl and table cannot carry
+ *   invalid UTF-8 (a JSON string is Unicode text);
+ * - "unverifiable": bun:sqlite handed it over with U+FFFD in place of bytes,
+ *   and its exact bytes could not be read back (`why`: a writing statement
+ *   such as INSERT ... RETURNING runs only once; a re-run gave another row).
+ * `column` and `row` (1-based within the statement's result) name the value.
+ */
+export class InvalidTextError extends DataError {
+  readonly reason: "format" | "unverifiable";
+  readonly column: string;
+  readonly row: number;
+  constructor(d: { reason: "format" | "unverifiable"; column: string; row: number; where?: string; format?: string; why?: string }) {
+    const col = /^[A-Za-z_][A-Za-z0-9_]*$/.test(d.column) ? d.column : `"${d.column.replace(/"/g, '""')}"`;
+    const blob = `select CAST(${col} AS BLOB) to see its bytes as hex`;
+    super({
+      what: d.reason === "format" ? `text that is not valid UTF-8 cannot be printed as ${d.format}` : "text containing U+FFFD could not be checked for invalid UTF-8",
+      subject: `column ${d.column}, row ${d.row}${d.where ? ` [${d.where}]` : ""}`,
+      hint: d.reason === "format" ? `${blob}, or print it with --format tsv, csv or --raw` : `${d.why ?? "its bytes could not be read back"}; ${blob}`,
+    });
+    this.reason = d.reason;
+    this.column = d.column;
+    this.row = d.row;
+  }
+}

@@ -23,10 +23,16 @@
  *   a blob prints as its bytes.
  * Values: text as is, integers in decimal, reals in shortest round-trip form
  * (`1.0` keeps its `.0` so a REAL stays recognisable), blobs as hex except raw.
+ * TEXT that is not valid UTF-8 (an InvalidText, from ./exact.ts) is written as
+ * its exact bytes by tsv and csv (escaped like any text: the escapes are ASCII)
+ * and raw; json, jsonl and table refuse it with InvalidTextError (65): a JSON
+ * string cannot hold it, and a terminal table would show U+FFFD, the very
+ * substitution the user must not mistake for the stored value.
  */
 import type { ResultSet } from "./run";
 import type { SqlValue } from "./params";
 import { formatDuration } from "../core/duration";
+import { InvalidTextError } from "./errors";
 
 export type Format = "tsv" | "csv" | "json" | "jsonl" | "table";
 export const FORMATS: readonly Format[] = ["tsv", "csv", "json", "jsonl", "table"];
@@ -36,6 +42,23 @@ export interface FormatOptions {
   header?: boolean;
   nullText?: string;
 }
+
+/**
+ * A TEXT value whose stored bytes are not valid UTF-8, carried as those bytes
+ * (./exact.ts read them back). `column`, `row` (1-based in its statement's
+ * result) and `where` name it in a refusal.
+ */
+export class InvalidText {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly column: string,
+    readonly row: number,
+    readonly where?: string,
+  ) {}
+}
+
+/** A value on its way out: an SQL value, or text that must go out as its bytes. */
+export type CellValue = SqlValue | InvalidText;
 
 export function hex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString("hex");
@@ -57,6 +80,38 @@ export function escapeTsv(s: string): string {
 
 export function escapeCsv(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const BS = 0x5c;
+const TAB = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+
+/** escapeTsv on bytes: the escaped characters are ASCII, so no byte of a multi-byte or invalid sequence can match. */
+export function escapeTsvBytes(b: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (const c of b) {
+    if (c === BS) out.push(BS, BS);
+    else if (c === TAB) out.push(BS, 0x74);
+    else if (c === LF) out.push(BS, 0x6e);
+    else if (c === CR) out.push(BS, 0x72);
+    else out.push(c);
+  }
+  return Uint8Array.from(out);
+}
+
+/** escapeCsv on bytes (RFC 4180 quoting; `"` and `,` are ASCII, as above). */
+export function escapeCsvBytes(b: Uint8Array): Uint8Array {
+  if (!b.some((c) => c === QUOTE || c === COMMA || c === CR || c === LF)) return b;
+  const out: number[] = [QUOTE];
+  for (const c of b) {
+    if (c === QUOTE) out.push(QUOTE);
+    out.push(c);
+  }
+  out.push(QUOTE);
+  return Uint8Array.from(out);
 }
 
 /** One TSV or CSV line of a row: each value escaped for the format, NULL as `nul`, a plain loop (the per-row hot path). */
@@ -93,6 +148,8 @@ function jsonObject(columns: string[], row: SqlValue[]): string {
 /** Where formatted text goes (the command's stdout, or a held buffer until COMMIT: ./output.ts). */
 export interface TextSink {
   write(s: string): void;
+  /** Bytes that are not UTF-8 text (a tsv/csv line with an InvalidText); after what was written before, in order. */
+  writeBytes?(b: Uint8Array): void;
 }
 
 /** Rows a table holds back to size its columns (the rest print as they come). */
@@ -168,6 +225,33 @@ export class RowFormatter {
         return;
       }
     }
+  }
+
+  /**
+   * A row with at least one InvalidText (rare: run.ts calls this instead of
+   * row()). tsv and csv write the line as bytes; the other formats refuse.
+   */
+  rowExact(row: CellValue[]): void {
+    const f = this.o.format;
+    if ((f !== "tsv" && f !== "csv") || !this.sink.writeBytes) {
+      const bad = row.find((v): v is InvalidText => v instanceof InvalidText);
+      if (!bad) return this.row(row as SqlValue[]);
+      throw new InvalidTextError({ reason: "format", format: f, column: bad.column, row: bad.row, where: bad.where });
+    }
+    const sep = f === "tsv" ? "\t" : ",";
+    const escape = f === "tsv" ? escapeTsv : escapeCsv;
+    const parts: Uint8Array[] = [];
+    let text = "";
+    for (let i = 0; i < row.length; i++) {
+      const v = row[i]!;
+      if (i > 0) text += sep;
+      if (v instanceof InvalidText) {
+        parts.push(Buffer.from(text), f === "tsv" ? escapeTsvBytes(v.bytes) : escapeCsvBytes(v.bytes));
+        text = "";
+      } else text += v === null ? this.nul : escape(valueText(v));
+    }
+    parts.push(Buffer.from(text + "\n"));
+    this.sink.writeBytes(Buffer.concat(parts));
   }
 
   private line(): string {
@@ -254,11 +338,12 @@ export function rawValue(sets: readonly ResultSet[], nullText = ""): string | Ui
   return undefined;
 }
 
-/** `--raw` from a RawOutput's value: unescaped, NULL as `nullText`, undefined when there was no row. */
-export function rawText(v: SqlValue | undefined, nullText = ""): string | Uint8Array | undefined {
+/** `--raw` from a RawOutput's value: unescaped, NULL as `nullText`, undefined when there was no row; text that is not UTF-8 as its bytes. */
+export function rawText(v: CellValue | undefined, nullText = ""): string | Uint8Array | undefined {
   if (v === undefined) return undefined;
   if (v === null) return nullText;
   if (v instanceof Uint8Array) return v;
+  if (v instanceof InvalidText) return v.bytes;
   return typeof v === "string" ? v : valueText(v);
 }
 

@@ -18,9 +18,13 @@
  *
  * What a reader of stdout can observe: rows of a committed transaction (or of a
  * read-only one that is past its first row), in order, never twice. A failure
- * after rows were streamed (signal, --deadline, I/O error in a read-only
- * script) leaves the rows written so far; the exit code says it failed, and
- * the database is unchanged. json output is then not closed.
+ * after rows were streamed (signal, --deadline, I/O error, text that is not
+ * UTF-8 refused by json/jsonl/table, in a read-only script) leaves the rows
+ * written so far; the exit code says it failed, and the database is
+ * unchanged. json output is then not closed.
+ * Text is written as UTF-8, except a row with an InvalidText (./format.ts),
+ * which goes out as bytes, held or live like any row, so the stored bytes
+ * reach stdout unchanged (never decoded and re-encoded on the way).
  *
  * Out of scope: formatting (./format.ts), when an attempt is live (./run.ts).
  * Calling sequence: createOutput(opts, dest) once; per attempt attempt() ->
@@ -28,7 +32,7 @@
  */
 import { fromErrno } from "../core/errors";
 import { ScratchFile, scratchPath } from "../core/scratch";
-import { RowFormatter, type FormatOptions, type TextSink } from "./format";
+import { RowFormatter, type CellValue, type FormatOptions, type TextSink } from "./format";
 import type { SqlValue } from "./params";
 
 /** Held text beyond this many bytes goes to a temp file. */
@@ -36,12 +40,18 @@ export const HOLD_IN_MEMORY = 4 * 1024 * 1024;
 
 export interface Destination {
   write(s: string): void;
+  /** Bytes, after the text written before them (held rows from the temp file; a line with text that is not UTF-8). */
+  writeBytes(b: Uint8Array): void;
   flush(): void;
 }
 
 export interface AttemptRows {
   begin(columns: string[]): void;
   row(values: SqlValue[]): void;
+  /** A row holding an InvalidText: bytes in tsv/csv/raw, refused (InvalidTextError) by json, jsonl and table. */
+  rowExact(values: CellValue[]): void;
+  /** Do printed values depend on text being exact? False for --quiet: run.ts then skips reading bytes back (./exact.ts). */
+  readonly checksText: boolean;
   /** This attempt can no longer be retried: write what is held, stream the rest. */
   live(): void;
   readonly isLive: boolean;
@@ -59,8 +69,9 @@ export interface RowOutput {
 
 /** Text held until COMMIT: memory first, then a scratch file (../core/scratch.ts). */
 export class HeldText implements TextSink {
-  private parts: string[] = [];
+  private parts: (string | Uint8Array)[] = [];
   private size = 0;
+  private hasBytes = false;
   private file: ScratchFile | undefined;
 
   constructor(private readonly limit = HOLD_IN_MEMORY) {}
@@ -71,40 +82,50 @@ export class HeldText implements TextSink {
     if (this.size >= this.limit) this.spill();
   }
 
+  writeBytes(b: Uint8Array): void {
+    this.parts.push(b);
+    this.hasBytes = true;
+    this.size += b.length;
+    if (this.size >= this.limit) this.spill();
+  }
+
   get spilled(): boolean {
     return this.file !== undefined;
   }
 
   private spill(): void {
     this.file ??= new ScratchFile(scratchPath("sqlite-exec-rows"));
-    this.file.append(Buffer.from(this.parts.join("")));
+    const parts = this.parts;
+    this.file.append(this.hasBytes ? Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : p))) : Buffer.from((parts as string[]).join("")));
     this.parts = [];
     this.size = 0;
+    this.hasBytes = false;
   }
 
-  /** Write everything held to `dest`, in order, then forget it. */
-  drainTo(dest: TextSink): void {
+  /** Write everything held to `dest`, in order, then forget it. The temp file's bytes go out as they are. */
+  drainTo(dest: Destination): void {
     const file = this.file;
     if (file && file.size > 0) {
       const chunk = Buffer.allocUnsafe(1024 * 1024);
-      const dec = new TextDecoder();
       let pos = 0;
       while (pos < file.size) {
         const n = file.read(chunk, 0, Math.min(chunk.length, file.size - pos), pos);
         if (n <= 0) break;
         pos += n;
-        dest.write(dec.decode(chunk.subarray(0, n), { stream: true }));
+        dest.writeBytes(chunk.subarray(0, n));
       }
-      const tail = dec.decode();
-      if (tail) dest.write(tail);
     }
-    for (const p of this.parts) dest.write(p);
+    for (const p of this.parts) {
+      if (typeof p === "string") dest.write(p);
+      else dest.writeBytes(p);
+    }
     this.reset();
   }
 
   reset(): void {
     this.parts = [];
     this.size = 0;
+    this.hasBytes = false;
     this.file?.reset();
   }
 
@@ -137,7 +158,10 @@ class FormattedOutput implements RowOutput {
     o: FormatOptions,
     private readonly dest: Destination,
   ) {
-    this.fmt = new RowFormatter(o, { write: (s) => (this.live ? this.writeLive(s) : this.held.write(s)) });
+    this.fmt = new RowFormatter(o, {
+      write: (s) => (this.live ? this.writeLive(s) : this.held.write(s)),
+      writeBytes: (b) => (this.live ? wrapWrite(this.dest, UNCHANGED_NOTE, () => this.dest.writeBytes(b)) : this.held.writeBytes(b)),
+    });
   }
 
   private writeLive(s: string): void {
@@ -152,6 +176,8 @@ class FormattedOutput implements RowOutput {
     return {
       begin: (c) => fmt.begin(c),
       row: (v) => fmt.row(v),
+      rowExact: (v) => fmt.rowExact(v),
+      checksText: true,
       get isLive() {
         return self.live;
       },
@@ -190,14 +216,22 @@ class FormattedOutput implements RowOutput {
 
 /** --raw: only the first value of the first row of the committed output. */
 export class RawOutput implements RowOutput {
-  value: SqlValue | undefined;
+  value: CellValue | undefined;
   attempt(): AttemptRows {
-    let candidate: SqlValue | undefined;
+    const self = this;
+    let candidate: CellValue | undefined;
     let live = false;
+    const row = (v: CellValue[]) => {
+      if (this.value === undefined && candidate === undefined) candidate = v[0] ?? null;
+    };
     return {
       begin: () => {},
-      row: (v) => {
-        if (this.value === undefined && candidate === undefined) candidate = v[0] ?? null;
+      row,
+      // The value goes out as its bytes (rawText), so text that is not UTF-8 is exact here too.
+      rowExact: row,
+      // Only the first value is printed: once it is chosen, later rows need no check.
+      get checksText() {
+        return self.value === undefined && candidate === undefined;
       },
       get isLive() {
         return live;
@@ -219,7 +253,7 @@ export class RawOutput implements RowOutput {
 /** --quiet: rows are fetched (the statements run) and dropped. */
 export class NoOutput implements RowOutput {
   attempt(): AttemptRows {
-    return { begin() {}, row() {}, isLive: false, live() {}, commit() {}, discard() {} };
+    return { begin() {}, row() {}, rowExact() {}, checksText: false, isLive: false, live() {}, commit() {}, discard() {} };
   }
   end(): void {}
 }

@@ -31,6 +31,10 @@
  *   rollback; a read-only attempt goes live after its first row (it then holds
  *   its read lock / snapshot until COMMIT, so it cannot be busy any more); if it
  *   is busy anyway, that is not retried (its rows are out).
+ * - Text: every string value fetched for output is checked for U+FFFD (the
+ *   only sign that bun:sqlite replaced bytes that are not UTF-8); such a rare
+ *   row goes through ./exact.ts, which reads the exact bytes back or refuses
+ *   (65), so stored bytes are never silently printed as U+FFFD.
  * - Retries: SQLITE_BUSY_*, SQLITE_LOCKED_* and BusyError (./errors.ts isBusy), with the shared
  *   full-jitter backoff (lib/core/backoff.ts). SQLite's busy handler waits up to
  *   `busyTimeoutMs` per attempt, capped by what is left of the deadline so a
@@ -56,12 +60,13 @@
  * Out of scope: opening (./open.ts), output (./format.ts), input rows (./batch.ts).
  * Calling sequence: openDatabase -> runTransaction(conn, plan, opts) -> close.
  */
-import type { Statement } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import { retryWithBackoff, type BackoffEnv, type BackoffPolicy, type RetryState } from "../core/backoff";
-import { formatParts, PermissionError, TempFailError, HardshellError } from "../core/errors";
+import { formatParts, PermissionError, TempFailError, HardshellError, withHint } from "../core/errors";
 import { formatDuration } from "../core/duration";
 import { checkpointSignals } from "../core/signals";
-import { isBusy, sqliteErrorInfo, toHardshellError, StatementDeadlineError } from "./errors";
+import { isBusy, sqliteErrorInfo, toHardshellError, InvalidTextError, StatementDeadlineError } from "./errors";
+import type { ExactText } from "./exact";
 import { armStatement, type Disarm } from "./interrupt";
 import { configure, setBusyTimeout, type Connection, type OpenOptions } from "./open";
 import type { SqlValue } from "./params";
@@ -211,7 +216,18 @@ const NO_ARGS: never[] = [];
 /** Rows of one result after which the rest is bulk work (lib/core/jit.ts). */
 const LONG_RESULT_ROWS = 1000;
 
-function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[], out?: AttemptRows, goLive?: boolean): void {
+/** Loaded on the first row with U+FFFD only (./exact.ts contract). */
+function exactText(db: Database, s: SqlStatement, stmt: Statement, step: Step, names: string[], stepping: boolean): ExactText {
+  const { ExactText } = require("./exact") as typeof import("./exact");
+  return new ExactText({ db, sql: s.sql, words: s.words, bind: step.bind, readonly: stmt.readonly, sameSnapshot: stepping || db.inTransaction, names, where: step.where });
+}
+
+const REPLACEMENT = "\uFFFD";
+const suspectValue = (v: SqlValue) => typeof v === "string" && v.includes(REPLACEMENT);
+
+/** Run one step; `db` and `sql` (the statement as split) only serve re-reading bytes (./exact.ts). */
+function execute(db: Database, sql: SqlStatement, stmt: Statement, step: Step, sets: ResultSet[], out?: AttemptRows, goLive?: boolean): void {
+  const bind = step.bind;
   const cols = columns(stmt);
   if (cols === null) {
     // The hot path of --each (one call per input row): no spread, no extra array.
@@ -226,23 +242,54 @@ function execute(stmt: Statement, bind: SqlValue[] | undefined, sets: ResultSet[
   } else if (cols.dup) {
     // iterate() yields objects keyed by column name; repeated names need values(), which fetches the whole result.
     out.begin(cols.names);
-    for (const row of stmt.values(...args) as SqlValue[][]) {
-      out.row(row);
-      if (goLive && !out.isLive) out.live();
+    const rows = stmt.values(...args) as SqlValue[][];
+    let exact: ExactText | undefined;
+    try {
+      for (let k = 0; k < rows.length; k++) {
+        const row = rows[k]!;
+        if (row.some(suspectValue) && out.checksText) {
+          // values() has finished the statement: a re-run sees the same data only inside a transaction.
+          (exact ??= exactText(db, sql, stmt, step, cols.names, false)).put(k, row, out);
+        } else out.row(row);
+        if (goLive && !out.isLive) out.live();
+      }
+    } finally {
+      exact?.close();
     }
   } else {
     out.begin(cols.names);
     const names = cols.names;
     const n = names.length;
-    let count = 0;
-    for (const obj of stmt.iterate(...args) as Iterable<Record<string, SqlValue>>) {
-      if (++count === LONG_RESULT_ROWS) expectLongRun();
-      const row: SqlValue[] = new Array(n);
-      for (let i = 0; i < n; i++) row[i] = obj[names[i]!]!;
-      out.row(row);
-      if (goLive && !out.isLive) out.live();
+    let exact: ExactText | undefined;
+    let k = 0;
+    try {
+      for (const obj of stmt.iterate(...args) as Iterable<Record<string, SqlValue>>) {
+        const row: SqlValue[] = new Array(n);
+        let suspect = false;
+        for (let i = 0; i < n; i++) {
+          const v = obj[names[i]!]!;
+          row[i] = v;
+          if (typeof v === "string" && v.includes(REPLACEMENT)) suspect = true;
+        }
+        // Still stepping: the statement holds its read transaction, so a re-run sees the same data.
+        if (suspect && out.checksText) (exact ??= exactText(db, sql, stmt, step, names, true)).put(k, row, out);
+        else out.row(row);
+        if (++k === LONG_RESULT_ROWS) expectLongRun();
+        if (goLive && !out.isLive) out.live();
+      }
+    } finally {
+      exact?.close();
     }
   }
+}
+
+/**
+ * Text refused mid-result: say what became of the rows before it. A live
+ * (read-only) attempt has printed them and changed nothing; otherwise they are
+ * dropped with the rest of the attempt.
+ */
+function invalidTextNote(err: InvalidTextError, out: AttemptRows | undefined, note: string): InvalidTextError {
+  return withHint(err, out?.isLive ? "the rows before it were printed; nothing was changed" : note);
 }
 
 /** A busy error once rows are out must not be retried: the retry would print them again. */
@@ -334,8 +381,9 @@ async function attemptWrapped(conn: Connection, plan: Plan, opts: RunOptions, in
       try {
         let st = prepared[step.stmt];
         if (!st) st = prepared[step.stmt] = db.prepare(plan.statements[step.stmt]!.sql);
-        execute(st, step.bind, sets, out, !writes);
+        execute(db, plan.statements[step.stmt]!, st, step, sets, out, !writes);
       } catch (err) {
+        if (err instanceof InvalidTextError) throw invalidTextNote(err, out, note);
         if (err instanceof HardshellError) throw err;
         if (isBusy(err)) throw notRetriedAfterOutput(err, out, conn.path, step.where);
         throw toHardshellError(err, { where: step.where, note: opts.failNote ?? "nothing was committed" });
@@ -392,7 +440,7 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
         throw new PermissionError({ what: "write refused in --read-only mode", subject: step.where, hint: "drop --read-only to write" });
       }
       if (cannotCommit(s, st, db.inTransaction)) disarm = arm(conn, opts, () => step.where, noteNow);
-      execute(st, step.bind, sets, out);
+      execute(db, s, st, step, sets, out);
       if (disarm) checkDeadline(conn, opts, disarm(), step.where, noteNow());
       if (!db.inTransaction && (!st.readonly || COMMITTING.has(s.words[0] ?? ""))) progress.committed ??= step.where;
     } catch (err) {
@@ -408,6 +456,7 @@ async function attemptAsWritten(conn: Connection, plan: Plan, opts: RunOptions, 
           cause: err,
         });
       }
+      if (err instanceof InvalidTextError) throw invalidTextNote(err, out, note);
       if (isBusy(err) || err instanceof HardshellError) throw err;
       throw toHardshellError(err, { where: step.where, note });
     } finally {

@@ -709,3 +709,128 @@ print(r.returncode, r.stdout.strip(), r.stderr.strip())
   assert_success
   assert_equal "$(count)" "1"
 }
+
+# ---------------------------------------------------------------- text that is not valid UTF-8
+
+# u.db, made by the sqlite3 CLI (which stores TEXT bytes as given): row 1 'A' + C3 (invalid UTF-8),
+# row 2 'ok', row 3 'real ' + EF BF BD (a real U+FFFD), row 4 C3 A9 09 FF (é, a tab, an invalid byte).
+# A refusal leaves it unchanged (compared with u.orig), with nothing beside it and nothing in $TMPDIR.
+make_utf8_db() {
+  mkdir -p "$T/u"
+  U="$T/u/u.db"
+  sqlite3 "$U" "CREATE TABLE t(a); INSERT INTO t VALUES (CAST(X'41C3' AS TEXT)), ('ok'), (CAST(X'7265616C20EFBFBD' AS TEXT)), (CAST(X'C3A909FF' AS TEXT))"
+  cp "$U" "$T/u.orig"
+}
+
+hexof() { od -An -v -tx1 | tr -d ' \n'; }
+
+assert_utf8_db_unchanged() {
+  cmp "$U" "$T/u.orig"
+  assert_equal "$(leftovers "$T/u" u.db)" ""
+  assert_equal "$(leftovers "$TMPDIR")" ""
+}
+
+@test "TEXT stored as invalid UTF-8 prints as its exact bytes in tsv, csv and --raw, never as U+FFFD" {
+  make_utf8_db
+  "$SE" "$U" "SELECT a FROM t ORDER BY rowid" > "$T/out.tsv"
+  printf 'A\303\nok\nreal \357\277\275\n\303\251\\t\377\n' > "$T/want.tsv"
+  cmp "$T/out.tsv" "$T/want.tsv"
+  assert_equal "$("$SE" --format csv "$U" "SELECT a, rowid FROM t ORDER BY rowid" | hexof)" "$(printf 'A\303,1\nok,2\nreal \357\277\275,3\n\303\251\t\377,4\n' | hexof)"
+  assert_equal "$("$SE" --raw "$U" "SELECT a FROM t WHERE rowid = 4" | hexof)" "c3a909ff"
+  # Repeated column names (fetched whole) and --each (one statement per input row) carry the bytes too.
+  assert_equal "$("$SE" "$U" "SELECT a, a FROM t WHERE rowid = 1" | hexof)" "41c30941c30a"
+  assert_equal "$(printf '{"r":1}\n{"r":2}\n' | "$SE" "$U" --each "SELECT a FROM t WHERE rowid = :r" | hexof)" "41c30a6f6b0a"
+  cmp "$U" "$T/u.orig"
+}
+
+@test "a real U+FFFD prints as itself in every format" {
+  make_utf8_db
+  q="SELECT a FROM t WHERE rowid = 3"
+  assert_equal "$("$SE" "$U" "$q")" $'real \uFFFD'
+  assert_equal "$("$SE" --format csv "$U" "$q")" $'real \uFFFD'
+  assert_equal "$("$SE" --format jsonl "$U" "$q")" $'{"a":"real \uFFFD"}'
+  assert_equal "$("$SE" --json "$U" "$q" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["a"])')" $'real \uFFFD'
+  run "$SE" --format table "$U" "$q"
+  assert_success
+  assert_line --index 3 $'| real \uFFFD |'
+  assert_equal "$("$SE" --raw "$U" "$q" | hexof)" "7265616c20efbfbd"
+}
+
+@test "jsonl, json and table refuse invalid UTF-8 with 65 naming column and row; a script that writes commits nothing and prints nothing" {
+  make_utf8_db
+  for f in jsonl json table; do
+    run --separate-stderr "$SE" --format "$f" "$U" "INSERT INTO t VALUES ('new'); SELECT a FROM t ORDER BY rowid"
+    assert_failure 65
+    assert_output ""
+    assert_equal "$stderr" "sqlite-exec: text that is not valid UTF-8 cannot be printed as $f: column a, row 1 [statement 2, line 1] (select CAST(a AS BLOB) to see its bytes as hex, or print it with --format tsv, csv or --raw; nothing was committed)"
+  done
+  assert_utf8_db_unchanged
+  # The hint works: the bytes as hex.
+  assert_equal "$("$SE" --format jsonl "$U" "SELECT CAST(a AS BLOB) AS a FROM t WHERE rowid = 1")" '{"a":"41c3"}'
+}
+
+@test "a read-only jsonl result streams its rows up to an invalid value, then exits 65 saying those rows were printed" {
+  make_utf8_db
+  run --separate-stderr "$SE" --format jsonl "$U" "SELECT rowid AS n, a FROM t WHERE rowid >= 2 ORDER BY rowid"
+  assert_failure 65
+  assert_output $'{"n":2,"a":"ok"}\n{"n":3,"a":"real \uFFFD"}'
+  [[ "$stderr" == *"column a, row 3 [line 1]"*"the rows before it were printed; nothing was changed)" ]]
+  assert_utf8_db_unchanged
+}
+
+@test "1M rows with invalid UTF-8 near the end stream out byte-exact in bounded memory" {
+  [ -x /usr/bin/time ] || skip "/usr/bin/time missing"
+  make_utf8_db
+  q="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000) SELECT x, CASE WHEN x % 499999 = 0 THEN CAST(X'41C3' AS TEXT) ELSE 'row ' || x END FROM c"
+  sqlite3 -separator $'\t' "$U" "$q" > "$T/want.tsv"
+  base=$( { /usr/bin/time -f %M "$SE" "$U" "SELECT 1" >/dev/null; } 2>&1 | tail -1)
+  peak=$( { /usr/bin/time -f %M "$SE" "$U" "$q" > "$T/out.tsv"; } 2>&1 | tail -1)
+  echo "peak RSS: trivial ${base} KiB, 1M rows ${peak} KiB" >&3
+  cmp "$T/out.tsv" "$T/want.tsv"
+  assert_equal "$(grep -c $'\tA\303$' "$T/out.tsv")" "2"
+  # Reading the bytes back re-runs the query row by row beside the first run; it never holds the result
+  # (a whole-result re-read of these rows takes ~180 MiB more).
+  [ "$((peak - base))" -lt $((96 * 1024)) ]
+}
+
+@test "a script that writes holds invalid UTF-8 rows (beyond 4 MiB: in its temp file) and prints their exact bytes after COMMIT" {
+  make_utf8_db
+  q="WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 500000) SELECT x, CASE WHEN x % 100000 = 0 THEN CAST(X'FE0A' AS TEXT) ELSE 'row ' || x END FROM c"
+  "$SE" "$U" "INSERT INTO t VALUES ('new'); $q" > "$T/out.tsv"
+  assert_equal "$(sqlite3 "$U" "SELECT count(*) FROM t")" "5"
+  assert_equal "$(wc -l < "$T/out.tsv")" "500000"
+  # FE is kept as is, the newline after it escaped like in any text.
+  assert_equal "$(LC_ALL=C grep -c $'\t\xfe\\\\n$' "$T/out.tsv")" "5"
+  assert_equal "$(LC_ALL=C grep -c $'\xef\xbf\xbd' "$T/out.tsv")" "0"
+  assert_equal "$(sed -n '100000p' "$T/out.tsv" | hexof)" "$(printf '100000\t\376\\n\n' | hexof)"
+  assert_equal "$(leftovers "$TMPDIR")" ""
+}
+
+@test "INSERT ... RETURNING text with U+FFFD is refused with 65 (a write cannot be re-read to check it), nothing committed" {
+  make_utf8_db
+  run --separate-stderr "$SE" "$U" "INSERT INTO t VALUES ('first'); INSERT INTO t VALUES (CAST(X'41FF' AS TEXT)) RETURNING a"
+  assert_failure 65
+  assert_output ""
+  assert_equal "$stderr" "sqlite-exec: text containing U+FFFD could not be checked for invalid UTF-8: column a, row 1 [statement 2, line 1] (a writing statement such as INSERT ... RETURNING runs only once, so its bytes cannot be read back; select CAST(a AS BLOB) to see its bytes as hex; nothing was committed)"
+  assert_utf8_db_unchanged
+  # Without U+FFFD, RETURNING prints as always.
+  run "$SE" "$U" "INSERT INTO t VALUES ('fine') RETURNING a"
+  assert_success
+  assert_output "fine"
+}
+
+@test "text with U+FFFD from a result that changes from run to run is refused as unverifiable" {
+  make_utf8_db
+  run --separate-stderr "$SE" "$U" "SELECT a || random() AS r FROM t WHERE rowid = 1"
+  assert_failure 65
+  assert_output ""
+  [[ "$stderr" == *"could not be checked for invalid UTF-8: column r, row 1"*"changes from run to run"* ]]
+  assert_utf8_db_unchanged
+}
+
+@test "--quiet never re-reads: a write returning invalid UTF-8 runs and commits" {
+  make_utf8_db
+  run "$SE" --quiet "$U" "INSERT INTO t VALUES (CAST(X'41FF' AS TEXT)) RETURNING a"
+  assert_success
+  assert_equal "$(sqlite3 "$U" "SELECT hex(a) FROM t WHERE rowid = 5")" "41FF"
+}

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { escapeCsv, escapeTsv, formatResults, rawValue, valueText } from "../../../lib/sqlite/format";
+import { escapeCsv, escapeCsvBytes, escapeTsv, escapeTsvBytes, formatResults, InvalidText, rawText, rawValue, RowFormatter, valueText } from "../../../lib/sqlite/format";
+import { InvalidTextError } from "../../../lib/sqlite/errors";
 import { unescapeTsv } from "../../../lib/sqlite/batch";
 import type { ResultSet } from "../../../lib/sqlite/run";
 
@@ -45,5 +46,46 @@ describe("formatResults", () => {
     expect(valueText(3)).toBe("3.0");
     expect(valueText(0.1)).toBe("0.1");
     expect(valueText(3n)).toBe("3");
+  });
+});
+
+describe("text that is not valid UTF-8 (InvalidText)", () => {
+  const bad = (hex: string) => new InvalidText(new Uint8Array(Buffer.from(hex, "hex")), "v", 2, "line 1");
+  const run = (format: "tsv" | "csv" | "json" | "jsonl" | "table") => {
+    const chunks: Buffer[] = [];
+    const f = new RowFormatter({ format, nullText: "N" }, { write: (s) => void chunks.push(Buffer.from(s)), writeBytes: (b) => void chunks.push(Buffer.from(b)) });
+    f.begin(["id", "v", "w"]);
+    f.row([1n, "plain", null]);
+    f.rowExact([2n, bad("41c3095c0a"), 'x,"y']);
+    return Buffer.concat(chunks).toString("hex");
+  };
+  test("tsv writes the stored bytes, escaping tab, newline and backslash as for any text", () => {
+    expect(run("tsv")).toBe(Buffer.from("1\tplain\tN\n2\t").toString("hex") + "41c3" + Buffer.from("\\t\\\\\\n\t" + 'x,"y' + "\n").toString("hex"));
+  });
+  test("csv writes the stored bytes, quoted when they hold a separator", () => {
+    expect(escapeCsvBytes(new Uint8Array(Buffer.from("41c3", "hex")))).toEqual(new Uint8Array([0x41, 0xc3]));
+    expect(Buffer.from(escapeCsvBytes(new Uint8Array(Buffer.from('a"\xff,', "latin1")))).toString("latin1")).toBe('"a""\xff,"');
+    expect(run("csv")).toBe(Buffer.from("1,plain,N\n2,").toString("hex") + "2241c3095c0a22" + Buffer.from(',"x,""y"\n').toString("hex"));
+  });
+  test("escapeTsvBytes leaves bytes of invalid sequences alone", () => {
+    expect(Buffer.from(escapeTsvBytes(new Uint8Array([0xff, 0x09, 0xc3, 0x0d]))).toString("hex")).toBe("ff5c74c35c72");
+  });
+  test("json, jsonl and table refuse with 65, naming column, row and statement", () => {
+    for (const f of ["json", "jsonl", "table"] as const) {
+      let err: unknown;
+      try {
+        run(f);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(InvalidTextError);
+      expect((err as InvalidTextError).exitCode).toBe(65);
+      expect((err as Error).message).toBe(
+        `text that is not valid UTF-8 cannot be printed as ${f}: column v, row 2 [line 1] (select CAST(v AS BLOB) to see its bytes as hex, or print it with --format tsv, csv or --raw)`,
+      );
+    }
+  });
+  test("--raw prints an InvalidText as its bytes", () => {
+    expect(rawText(bad("ff00"))).toEqual(new Uint8Array([0xff, 0x00]));
   });
 });

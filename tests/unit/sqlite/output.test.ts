@@ -1,10 +1,25 @@
 import { describe, expect, test } from "bun:test";
-import { HeldText, createOutput, RawOutput, type RowOutput } from "../../../lib/sqlite/output";
+import { HeldText, createOutput, NoOutput, RawOutput, type RowOutput } from "../../../lib/sqlite/output";
 import type { SqlValue } from "../../../lib/sqlite/params";
-import { RowFormatter, TABLE_SIZING_ROWS } from "../../../lib/sqlite/format";
+import { InvalidText, RowFormatter, TABLE_SIZING_ROWS } from "../../../lib/sqlite/format";
 
+/** A destination keeping what it got as bytes (`bytes()`) and, for text assertions, decoded (`text`). */
 function dest() {
-  const d = { text: "", flushes: 0, write: (s: string) => void (d.text += s), flush: () => void d.flushes++ };
+  const chunks: Uint8Array[] = [];
+  const d = {
+    text: "",
+    flushes: 0,
+    write: (s: string) => {
+      d.text += s;
+      chunks.push(Buffer.from(s));
+    },
+    writeBytes: (b: Uint8Array) => {
+      d.text += new TextDecoder().decode(b);
+      chunks.push(Buffer.from(b));
+    },
+    flush: () => void d.flushes++,
+    bytes: () => Buffer.concat(chunks),
+  };
   return d;
 }
 
@@ -22,6 +37,19 @@ describe("HeldText", () => {
     h.drainTo(d2);
     expect(d2.text).toBe("again");
     h.close();
+  });
+  test("bytes that are not UTF-8 come back exact, from memory and from the temp file", () => {
+    for (const limit of [1 << 20, 8]) {
+      const h = new HeldText(limit);
+      h.write("héllo\t");
+      h.writeBytes(new Uint8Array([0x41, 0xc3, 0xff]));
+      h.write("\n€ end\n");
+      expect(h.spilled).toBe(limit === 8);
+      const d = dest();
+      h.drainTo(d);
+      expect(d.bytes().toString("hex")).toBe(Buffer.concat([Buffer.from("héllo\t"), Buffer.from([0x41, 0xc3, 0xff]), Buffer.from("\n€ end\n")]).toString("hex"));
+      h.close();
+    }
   });
   test("reset drops what is held", () => {
     const h = new HeldText(4);
@@ -69,7 +97,7 @@ describe("attempts", () => {
     expect(JSON.parse(d.text)).toEqual([{ v: 1 }, { v: 2 }, { v: 3 }]);
   });
   test("a write failure at COMMIT says the transaction committed", () => {
-    const out = createOutput({ format: "tsv" }, { write: () => {}, flush: () => { throw Object.assign(new Error("no space"), { code: "ENOSPC" }); } });
+    const out = createOutput({ format: "tsv" }, { write: () => {}, writeBytes: () => {}, flush: () => { throw Object.assign(new Error("no space"), { code: "ENOSPC" }); } });
     const a = attemptOf(out, "x");
     expect(() => a.commit()).toThrow(/had committed; do not run it again/);
   });
@@ -83,6 +111,31 @@ describe("attempts", () => {
     b.row(["second"]);
     b.commit();
     expect(out.value).toBe("first");
+  });
+  test("a tsv row with text that is not UTF-8 goes out as bytes, held until COMMIT or live", () => {
+    const d = dest();
+    const out = createOutput({ format: "tsv" }, d);
+    const a = out.attempt();
+    expect(a.checksText).toBe(true);
+    a.begin(["v"]);
+    a.row(["ok"]);
+    a.rowExact([new InvalidText(new Uint8Array([0x41, 0xc3]), "v", 2)]);
+    expect(d.bytes().length).toBe(0);
+    a.live();
+    a.rowExact([new InvalidText(new Uint8Array([0xff]), "v", 3)]);
+    a.commit();
+    out.end();
+    expect(d.bytes().toString("hex")).toBe("6f6b0a" + "41c30a" + "ff0a");
+  });
+  test("--quiet does not ask for text to be checked; raw only until it has its value", () => {
+    expect(new NoOutput().attempt().checksText).toBe(false);
+    const raw = new RawOutput();
+    const a = raw.attempt();
+    expect(a.checksText).toBe(true);
+    a.rowExact([new InvalidText(new Uint8Array([0xff]), "v", 1)]);
+    expect(a.checksText).toBe(false);
+    a.commit();
+    expect((raw.value as InvalidText).bytes).toEqual(new Uint8Array([0xff]));
   });
 });
 

@@ -8,7 +8,7 @@ import { isControlStatement, runTransaction, scriptPlan, type RunOptions } from 
 import { splitSql } from "../../../lib/sqlite/split";
 import { bindScript, parseBindings } from "../../../lib/sqlite/params";
 import { DataError, PermissionError, TempFailError } from "../../../lib/core/errors";
-import { StatementDeadlineError } from "../../../lib/sqlite/errors";
+import { InvalidTextError, StatementDeadlineError } from "../../../lib/sqlite/errors";
 import type { BackoffEnv } from "../../../lib/core/backoff";
 
 let dir = "";
@@ -157,7 +157,20 @@ describe("runTransaction", () => {
 describe("runTransaction with a streaming output", () => {
   const { createOutput } = require("../../../lib/sqlite/output") as typeof import("../../../lib/sqlite/output");
   const sink = () => {
-    const d = { text: "", write: (s: string) => void (d.text += s), flush: () => {} };
+    const chunks: Uint8Array[] = [];
+    const d = {
+      text: "",
+      write: (s: string) => {
+        d.text += s;
+        chunks.push(Buffer.from(s));
+      },
+      writeBytes: (b: Uint8Array) => {
+        d.text += new TextDecoder().decode(b);
+        chunks.push(Buffer.from(b));
+      },
+      flush: () => {},
+      bytes: () => Buffer.concat(chunks),
+    };
     return d;
   };
   // abs() of INT64_MIN fails at run time (integer overflow), after the first statement's rows were fetched.
@@ -188,5 +201,34 @@ describe("runTransaction with a streaming output", () => {
     const r = await runTransaction(conn, plan("select v from t"), opts(path, { policy: { baseMs: 5, maxMs: 20, retries: 50, deadlineMs: 5_000 }, output: createOutput({ format: "tsv" }, d) }));
     expect(r.attempts).toBeGreaterThan(1);
     expect(d.text).toBe("x\n");
+  });
+
+  test("text that is not UTF-8 prints as its bytes in tsv; a real U+FFFD as itself", async () => {
+    const { path, conn } = setup("create table t(id integer primary key, v text)");
+    conn.db.run("insert into t(v) values (cast(x'41c3' as text)), ('ok'), (cast(x'efbfbd' as text))");
+    const d = sink();
+    await runTransaction(conn, plan("select v from t order by id"), opts(path, { output: createOutput({ format: "tsv" }, d) }));
+    expect(d.bytes().toString("hex")).toBe("41c30a" + "6f6b0a" + "efbfbd0a");
+  });
+  test("jsonl refuses it with 65 after the rows before it were printed (read-only, live)", async () => {
+    const { path, conn } = setup("create table t(id integer primary key, v text)");
+    conn.db.run("insert into t(v) values ('ok'), (cast(x'41c3' as text))");
+    const d = sink();
+    const err = await runTransaction(conn, plan("select v from t order by id"), opts(path, { output: createOutput({ format: "jsonl" }, d) })).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidTextError);
+    expect(err.message).toContain("column v, row 2");
+    expect(err.message).toContain("the rows before it were printed; nothing was changed");
+    expect(d.text).toBe('{"v":"ok"}\n');
+  });
+  test("INSERT ... RETURNING text with U+FFFD cannot be re-read: refused with 65, nothing committed, nothing printed", async () => {
+    const { path, conn, other } = setup("create table t(id integer primary key, v text)");
+    const d = sink();
+    const sql = "insert into t(v) values ('fine'); insert into t(v) values (cast(x'41c3' as text)) returning v";
+    const err = await runTransaction(conn, plan(sql), opts(path, { output: createOutput({ format: "tsv" }, d) })).catch((e) => e);
+    expect(err).toBeInstanceOf(InvalidTextError);
+    expect(err.reason).toBe("unverifiable");
+    expect(err.message).toContain("nothing was committed");
+    expect(d.text).toBe("");
+    expect(count(other)).toBe(0);
   });
 });
