@@ -68,3 +68,26 @@ export function waitUntil(ready: () => boolean, guardMs = 2000, stepMs = 2): voi
   const t0 = Date.now();
   while (!ready() && Date.now() - t0 < guardMs) Bun.sleepSync(stepMs);
 }
+
+/**
+ * An output destination (what lib/sqlite/output.ts writes to) that keeps what it got:
+ * `bytes()` exactly, `text` decoded for text assertions, `flushes` counted.
+ */
+export function outputSink() {
+  const chunks: Uint8Array[] = [];
+  const d = {
+    text: "",
+    flushes: 0,
+    write: (s: string) => {
+      d.text += s;
+      chunks.push(Buffer.from(s));
+    },
+    writeBytes: (b: Uint8Array) => {
+      d.text += new TextDecoder().decode(b);
+      chunks.push(Buffer.from(b));
+    },
+    flush: () => void d.flushes++,
+    bytes: () => Buffer.concat(chunks),
+  };
+  return d;
+}

@@ -2,26 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { HeldText, createOutput, NoOutput, RawOutput, type RowOutput } from "../../../lib/sqlite/output";
 import type { SqlValue } from "../../../lib/sqlite/params";
 import { InvalidText, RowFormatter, TABLE_SIZING_ROWS } from "../../../lib/sqlite/format";
+import { outputSink } from "../_helpers";
 
-/** A destination keeping what it got as bytes (`bytes()`) and, for text assertions, decoded (`text`). */
-function dest() {
-  const chunks: Uint8Array[] = [];
-  const d = {
-    text: "",
-    flushes: 0,
-    write: (s: string) => {
-      d.text += s;
-      chunks.push(Buffer.from(s));
-    },
-    writeBytes: (b: Uint8Array) => {
-      d.text += new TextDecoder().decode(b);
-      chunks.push(Buffer.from(b));
-    },
-    flush: () => void d.flushes++,
-    bytes: () => Buffer.concat(chunks),
-  };
-  return d;
-}
+const dest = outputSink;
 
 describe("HeldText", () => {
   test("text beyond the memory limit goes to a temp file and comes back in order, multi-byte characters intact", () => {

@@ -8,6 +8,7 @@ import { isControlStatement, runTransaction, scriptPlan, type RunOptions } from 
 import { splitSql } from "../../../lib/sqlite/split";
 import { bindScript, parseBindings } from "../../../lib/sqlite/params";
 import { DataError, PermissionError, TempFailError } from "../../../lib/core/errors";
+import { outputSink } from "../_helpers";
 import { InvalidTextError, StatementDeadlineError } from "../../../lib/sqlite/errors";
 import type { BackoffEnv } from "../../../lib/core/backoff";
 
@@ -156,23 +157,7 @@ describe("runTransaction", () => {
 
 describe("runTransaction with a streaming output", () => {
   const { createOutput } = require("../../../lib/sqlite/output") as typeof import("../../../lib/sqlite/output");
-  const sink = () => {
-    const chunks: Uint8Array[] = [];
-    const d = {
-      text: "",
-      write: (s: string) => {
-        d.text += s;
-        chunks.push(Buffer.from(s));
-      },
-      writeBytes: (b: Uint8Array) => {
-        d.text += new TextDecoder().decode(b);
-        chunks.push(Buffer.from(b));
-      },
-      flush: () => {},
-      bytes: () => Buffer.concat(chunks),
-    };
-    return d;
-  };
+  const sink = outputSink;
   // abs() of INT64_MIN fails at run time (integer overflow), after the first statement's rows were fetched.
   const failing = "select 'r1' union all select 'r2'; select abs(-9223372036854775807 - 1)";
 
