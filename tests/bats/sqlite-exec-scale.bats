@@ -164,6 +164,21 @@ w("{\"v\": null}\n")' > "$T/rows.jsonl"
   assert_equal "$(leftovers "$TMPDIR")" ""
 }
 
+@test "a script that writes holds its rows in bounded memory: 4x the rows, not more memory (and within 96 MiB of a trivial call)" {
+  # Rows of a script that writes are held until COMMIT (memory, then a temp file): peak memory must not grow with them.
+  sqlite3 "$DB" "INSERT INTO t(v) SELECT label FROM ($ONE_MILLION)"
+  base=$( { /usr/bin/time -f %M "$SE" "$DB" "SELECT 1" >/dev/null; } 2>&1 | tail -1)
+  small=$( { /usr/bin/time -f %M "$SE" "$DB" "UPDATE t SET v = v WHERE id = 1; SELECT id, v FROM t WHERE id <= 250000" > "$T/small.tsv"; } 2>&1 | tail -1)
+  big=$( { /usr/bin/time -f %M "$SE" "$DB" "UPDATE t SET v = v WHERE id = 1; SELECT id, v FROM t" > "$T/big.tsv"; } 2>&1 | tail -1)
+  assert_equal "$(wc -l < "$T/small.tsv")" "250000"
+  assert_equal "$(wc -l < "$T/big.tsv")" "1000000"
+  assert_equal "$(tail -n 1 "$T/big.tsv")" "$(printf '1000000\trow 1000000')"
+  echo "peak: trivial ${base} KiB, 250k rows ${small} KiB, 1M rows ${big} KiB" >&3
+  [ $((big - small)) -le $((24 * 1024)) ]
+  [ $((big - base)) -le $((96 * 1024)) ]
+  assert_equal "$(leftovers "$TMPDIR")" ""
+}
+
 @test "an output failure after COMMIT says the transaction committed; before any write, that nothing changed" {
   run --separate-stderr bash -c "'$SE' '$DB' \"INSERT INTO t(v) VALUES ('x') RETURNING v\" > /dev/full"
   assert_failure 74
