@@ -20,7 +20,7 @@
 import { mkdirSync, rmSync, writeFileSync, copyFileSync, chmodSync, readdirSync, existsSync, createReadStream } from "node:fs";
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
-import { compileBinary, linkCommands, COMMANDS, ROOT } from "./build";
+import { compileBinary, compileProfiled, linkCommands, COMMANDS, ROOT } from "./build";
 import pkg from "../package.json" with { type: "json" };
 
 interface Target {
@@ -74,11 +74,11 @@ mkdirSync(stage, { recursive: true });
 // 1. The host binary, to generate the text files every archive shares.
 const host = join(ROOT, "dist");
 mkdirSync(host, { recursive: true });
-{
-  const r = await compileBinary(join(host, "hardshell"));
-  if (!r.ok) throw new Error(`host build failed:\n${r.log}`);
-  linkCommands(host);
-}
+// Its bytecode-order profiles (scripts/build.ts) lay out every target's binary too.
+const hostBuild = await compileProfiled(join(host, "hardshell"));
+process.on("exit", hostBuild.cleanup);
+if (!hostBuild.ok) throw new Error(`host build failed:\n${hostBuild.log}`);
+linkCommands(host);
 const shared = join(stage, "shared");
 mkdirSync(join(shared, "share/man/man1"), { recursive: true });
 mkdirSync(join(shared, "share/bash-completion/completions"), { recursive: true });
@@ -100,7 +100,7 @@ async function buildTarget(t: Target): Promise<string> {
   const dirName = `hardshell-${version}-${t.name}`;
   const dir = join(stage, dirName);
   mkdirSync(join(dir, "bin"), { recursive: true });
-  const r = await compileBinary(join(dir, "bin/hardshell"), t.bun);
+  const r = await compileBinary(join(dir, "bin/hardshell"), t.bun, hostBuild.order);
   if (!r.ok) throw new Error(`compile for ${t.name} failed:\n${r.log}`);
   linkCommands(join(dir, "bin"));
   copyTree(shared, dir);
