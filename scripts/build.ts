@@ -91,7 +91,7 @@ export function recordBytecodeOrder(binary: string): { files: string[]; cleanup:
     { argv: ["atomic-write", join(dir, "f")], stdin: "hello\n" },
   ];
   const repo = join(dir, "repo");
-  if (Bun.spawnSync(["git", "init", "-q", repo], { stdout: "ignore", stderr: "ignore" }).exitCode === 0) {
+  if (Bun.spawnSync(["git", "init", "-q", repo], { stdout: "ignore", stderr: "ignore", timeout: 20_000 }).exitCode === 0) {
     calls.push({ argv: ["git-lock", "status", "--repo", repo] });
   }
   const files: string[] = [];
@@ -103,6 +103,7 @@ export function recordBytecodeOrder(binary: string): { files: string[]; cleanup:
       stdin: c.stdin === undefined ? "ignore" : new TextEncoder().encode(c.stdin),
       stdout: "ignore",
       stderr: "ignore",
+      timeout: 20_000, // a hang guard only: a call that hangs costs its profile, never the build
     });
     if (r.exitCode === 0 && existsSync(out)) files.push(out);
   });
